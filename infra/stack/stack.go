@@ -1,0 +1,189 @@
+// Package stack defines the essential-ir CloudFormation stack: the
+// containment state machine, its IAM role, its CloudWatch log group, the
+// deploy-time parameters and the outputs a responder needs.
+package stack
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/essential-ir/essential-ir/statemachine"
+)
+
+// Props configures the stack.
+type Props struct {
+	awscdk.StackProps
+}
+
+// Logical IDs of the parameters, as the CloudFormation console and
+// `cdk deploy --parameters` name them.
+const (
+	ParamStateMachineName = "StateMachineName"
+	ParamLogLevel         = "LogLevel"
+	ParamMaxConcurrency   = "MaxConcurrency"
+	ParamTagKey           = "InvestigationTagKey"
+	ParamTagValue         = "InvestigationTagValue"
+)
+
+// Logical IDs of the main resources, for tests and documentation.
+const (
+	StateMachineID = "ContainmentStateMachine"
+	RoleID         = "ContainmentRole"
+	LogGroupID     = "ContainmentLogs"
+)
+
+// LogRetention is how long execution logs, which hold the evidence the
+// workflow collected, are kept.
+const LogRetention = awslogs.RetentionDays_ONE_YEAR
+
+// New defines the stack under scope and applies cdk-nag's AWS Solutions
+// checks to it.
+func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
+	var sprops awscdk.StackProps
+	if props != nil {
+		sprops = props.StackProps
+	}
+	st := awscdk.NewStack(scope, jsii.String(id), &sprops)
+
+	name := awscdk.NewCfnParameter(st, jsii.String(ParamStateMachineName), &awscdk.CfnParameterProps{
+		Type:           jsii.String("String"),
+		Default:        jsii.String("essential-ir"),
+		AllowedPattern: jsii.String("^[A-Za-z0-9_-]{1,80}$"),
+		Description:    jsii.String("Name of the state machine, as responders find it in the Step Functions console."),
+	})
+	logLevel := awscdk.NewCfnParameter(st, jsii.String(ParamLogLevel), &awscdk.CfnParameterProps{
+		Type:          jsii.String("String"),
+		Default:       jsii.String("ALL"),
+		AllowedValues: jsii.Strings("ALL", "ERROR", "FATAL", "OFF"),
+		Description:   jsii.String("Execution events sent to CloudWatch Logs. ALL keeps the evidence the workflow reads (instance metadata) in the log."),
+	})
+	concurrency := awscdk.NewCfnParameter(st, jsii.String(ParamMaxConcurrency), &awscdk.CfnParameterProps{
+		Type:        jsii.String("Number"),
+		Default:     jsii.Number(5),
+		MinValue:    jsii.Number(1),
+		MaxValue:    jsii.Number(40),
+		Description: jsii.String("Instances contained at the same time in one execution."),
+	})
+	tagKey := awscdk.NewCfnParameter(st, jsii.String(ParamTagKey), &awscdk.CfnParameterProps{
+		Type:           jsii.String("String"),
+		Default:        jsii.String("SecurityIncidentStatus"),
+		AllowedPattern: jsii.String("^[A-Za-z0-9 _.:/=+@-]{1,128}$"),
+		Description:    jsii.String("Tag key that marks instances and snapshots under investigation."),
+	})
+	tagValue := awscdk.NewCfnParameter(st, jsii.String(ParamTagValue), &awscdk.CfnParameterProps{
+		Type:           jsii.String("String"),
+		Default:        jsii.String("Investigation"),
+		AllowedPattern: jsii.String("^[A-Za-z0-9 _.:/=+@-]{1,256}$"),
+		Description:    jsii.String("Tag value that marks instances and snapshots under investigation."),
+	})
+
+	settings := statemachine.DefaultSettings()
+	settings.MaxConcurrency = concurrency.ValueAsNumber()
+	settings.TagKey = *tagKey.ValueAsString()
+	settings.TagValue = *tagValue.ValueAsString()
+	workflow := statemachine.New(st, "Containment", settings)
+
+	logs := awslogs.NewLogGroup(st, jsii.String(LogGroupID), &awslogs.LogGroupProps{
+		Retention:     LogRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+
+	role := awsiam.NewRole(st, jsii.String(RoleID), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("states.amazonaws.com"), nil),
+		Description: jsii.String("essential-ir containment state machine: exactly the API calls its definition makes"),
+	})
+	policy := awsiam.NewPolicy(st, jsii.String("ContainmentPolicy"), &awsiam.PolicyProps{
+		Statements: &workflow.Statements,
+	})
+	policy.AttachToRole(role)
+	// Step Functions delivers logs through CloudWatch Logs vended log
+	// delivery and traces to X-Ray; neither API supports resource-level
+	// permissions.
+	delivery := awsiam.NewPolicy(st, jsii.String("LoggingAndTracingPolicy"), &awsiam.PolicyProps{
+		Statements: &[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions: jsii.Strings("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+					"logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+					"logs:DescribeResourcePolicies", "logs:DescribeLogGroups"),
+				Resources: jsii.Strings("*"),
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"),
+				Resources: jsii.Strings("*"),
+			}),
+		},
+	})
+	delivery.AttachToRole(role)
+
+	machine := sfn.NewStateMachine(st, jsii.String(StateMachineID), &sfn.StateMachineProps{
+		StateMachineName: name.ValueAsString(),
+		StateMachineType: sfn.StateMachineType_STANDARD,
+		DefinitionBody:   sfn.DefinitionBody_FromChainable(workflow.Definition),
+		// The role's policies are written above, from the definition; the
+		// state machine must not add its own broader ones.
+		Role:           role.WithoutPolicyUpdates(nil),
+		TracingEnabled: jsii.Bool(true),
+		Timeout:        awscdk.Duration_Hours(jsii.Number(24)),
+		Logs: &sfn.LogOptions{
+			Destination:          logs,
+			Level:                sfn.LogLevel_ALL,
+			IncludeExecutionData: jsii.Bool(true),
+		},
+		Comment: jsii.String("essential-ir: contain compromised EC2 instances and preserve evidence. Input: " + statemachine.SampleInput),
+	})
+	// Step Functions checks at creation that the role may deliver logs, so
+	// the policies must exist first; the role itself is already implied by
+	// the state machine's reference to it.
+	cfn := machine.Node().DefaultChild().(sfn.CfnStateMachine)
+	cfn.AddOverride(jsii.String("DependsOn"), []*string{logicalID(st, policy), logicalID(st, delivery)})
+	cfn.AddPropertyOverride(jsii.String("LoggingConfiguration.Level"), logLevel.ValueAsString())
+
+	awscdk.NewCfnOutput(st, jsii.String("StateMachineArn"), &awscdk.CfnOutputProps{
+		Value:       machine.StateMachineArn(),
+		Description: jsii.String("Start executions of this state machine (console or aws stepfunctions start-execution)."),
+	})
+	awscdk.NewCfnOutput(st, jsii.String("ConsoleLink"), &awscdk.CfnOutputProps{
+		Value: awscdk.Fn_Join(jsii.String(""), &[]*string{
+			jsii.String("https://"), awscdk.Aws_REGION(), jsii.String(".console.aws.amazon.com/states/home?region="),
+			awscdk.Aws_REGION(), jsii.String("#/statemachines/view/"), machine.StateMachineArn(),
+		}),
+		Description: jsii.String("Open the state machine in the Step Functions console and choose Start execution."),
+	})
+	awscdk.NewCfnOutput(st, jsii.String("SampleInput"), &awscdk.CfnOutputProps{
+		Value:       awscdk.Fn_Sub(jsii.String(`{"InstanceIds": ["i-0123456789abcdef0"], "Region": "${AWS::Region}"}`), nil),
+		Description: jsii.String("Execution input: the instance IDs to contain and this stack's region."),
+	})
+
+	suppressNagFindings(st, role, policy, delivery, machine)
+	awscdk.Aspects_Of(st).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	return st
+}
+
+// suppressNagFindings records, with its reason, each cdk-nag finding the
+// design accepts.
+func suppressNagFindings(st awscdk.Stack, role awsiam.Role, policy, delivery awsiam.Policy, machine sfn.StateMachine) {
+	cdknag.NagSuppressions_AddResourceSuppressions(policy, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("Describe* and other read APIs of EC2, Auto Scaling and ELB do not support resource-level permissions; " +
+			"write actions must reach any instance, ENI, volume, snapshot, Auto Scaling group or target group the responder names, " +
+			"whose IDs are only known at run time. Deletion and rule removal are narrowed by tag conditions."),
+	}}, jsii.Bool(true))
+	cdknag.NagSuppressions_AddResourceSuppressions(delivery, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("CloudWatch Logs vended log delivery and X-Ray do not support resource-level permissions (Step Functions logging documentation)."),
+	}}, jsii.Bool(true))
+	cdknag.NagSuppressions_AddResourceSuppressions(machine, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-SF1"),
+		Reason: jsii.String("The log level is the LogLevel stack parameter, default ALL; an organisation may lower it deliberately."),
+	}}, jsii.Bool(true))
+}
+
+// logicalID is the CloudFormation logical ID of a construct's resource.
+func logicalID(st awscdk.Stack, c constructs.IConstruct) *string {
+	return st.GetLogicalId(c.Node().DefaultChild().(awscdk.CfnElement))
+}

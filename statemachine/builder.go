@@ -1,0 +1,223 @@
+package statemachine
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	tasks "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// builder creates the states of the workflow under one construct scope and
+// collects the IAM access every aws-sdk task needs.
+type builder struct {
+	scope    constructs.Construct
+	settings Settings
+	access   []Access
+}
+
+// Access is the IAM permission one aws-sdk task needs: the action, the
+// resources it may act on and, where IAM allows narrowing further, conditions.
+type Access struct {
+	Action     string
+	Resources  []string
+	Conditions map[string]interface{}
+}
+
+// sdkCall describes one aws-sdk integration task.
+type sdkCall struct {
+	name           string // state name, as a responder reads it in the console
+	service        string // ASL service name, e.g. "ec2", "autoscaling", "elasticloadbalancingv2"
+	action         string // API action in camelCase, e.g. "createTags"
+	iamAction      string // IAM action, e.g. "ec2:CreateTags"
+	resources      []string
+	conditions     map[string]interface{}
+	params         map[string]interface{}
+	resultSelector map[string]interface{}
+	resultPath     string // "" discards the result (side-effect task)
+	// catches run before the catch-all that fails the step.
+	catches []catchTo
+	// onFailure receives every other error, after retries.
+	onFailure sfn.IChainable
+}
+
+// catchTo routes specific errors to a state other than the step's failure.
+type catchTo struct {
+	errors     []string
+	next       sfn.IChainable
+	resultPath string
+}
+
+// call builds an aws-sdk task with the workflow's retry policy and catches.
+func (b *builder) call(c sdkCall) tasks.CallAwsService {
+	resultPath := c.resultPath
+	if resultPath == "" {
+		resultPath = *sfn.JsonPath_DISCARD()
+	}
+	props := &tasks.CallAwsServiceProps{
+		StateName:    jsii.String(c.name),
+		Service:      jsii.String(c.service),
+		Action:       jsii.String(c.action),
+		IamAction:    jsii.String(c.iamAction),
+		IamResources: jsii.Strings(c.resources...),
+		Parameters:   &c.params,
+		ResultPath:   jsii.String(resultPath),
+		TaskTimeout:  sfn.Timeout_Duration(awscdk.Duration_Seconds(jsii.Number(taskTimeoutSeconds))),
+	}
+	if c.resultSelector != nil {
+		props.ResultSelector = &c.resultSelector
+	}
+	task := tasks.NewCallAwsService(b.scope, jsii.String(c.name), props)
+	task.AddRetry(&sfn.RetryProps{
+		Errors:         jsii.Strings(transientErrors(c.service)...),
+		Interval:       awscdk.Duration_Seconds(jsii.Number(1)),
+		BackoffRate:    jsii.Number(2),
+		MaxAttempts:    jsii.Number(5),
+		MaxDelay:       awscdk.Duration_Seconds(jsii.Number(16)),
+		JitterStrategy: sfn.JitterType_FULL,
+	})
+	task.AddRetry(&sfn.RetryProps{
+		Errors:      &[]*string{sfn.Errors_TIMEOUT()},
+		Interval:    awscdk.Duration_Seconds(jsii.Number(2)),
+		BackoffRate: jsii.Number(2),
+		MaxAttempts: jsii.Number(2),
+	})
+	for _, ct := range c.catches {
+		rp := ct.resultPath
+		if rp == "" {
+			rp = "$.Failure"
+		}
+		task.AddCatch(ct.next, &sfn.CatchProps{Errors: jsii.Strings(ct.errors...), ResultPath: jsii.String(rp)})
+	}
+	if c.onFailure == nil {
+		panic(fmt.Sprintf("statemachine: task %q has no failure state", c.name))
+	}
+	task.AddCatch(c.onFailure, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	b.access = append(b.access, Access{Action: c.iamAction, Resources: c.resources, Conditions: c.conditions})
+	return task
+}
+
+// taskTimeoutSeconds bounds every single API call; a call that hangs is
+// retried, then fails its step.
+const taskTimeoutSeconds = 60
+
+// transientErrors are the error names AWS emits for the throttling and
+// transient failures of an aws-sdk integration, by service. Step Functions
+// names aws-sdk errors ServiceName.ErrorName in PascalCase; EC2 reports every
+// error as Ec2.Ec2Exception with the EC2 error code (RequestLimitExceeded,
+// InternalError, Unavailable, ...) in the Cause, so for EC2 the retry also
+// covers permanent errors, bounded by MaxAttempts.
+func transientErrors(service string) []string {
+	switch service {
+	case "ec2":
+		return []string{"Ec2.Ec2Exception", "Ec2.SdkClientException"}
+	case "autoscaling":
+		return []string{"AutoScaling.AutoScalingException", "AutoScaling.ResourceContentionException", "AutoScaling.SdkClientException"}
+	case "elasticloadbalancingv2":
+		return []string{"ElasticLoadBalancingV2.ElasticLoadBalancingV2Exception", "ElasticLoadBalancingV2.SdkClientException"}
+	default:
+		panic(fmt.Sprintf("statemachine: no retry policy for service %q", service))
+	}
+}
+
+// stepFailed is the Fail state a step's tasks go to when they fail after
+// their retries. Its Error is the AWS error; its Cause names the step and the
+// instance, then gives AWS's cause.
+func (b *builder) stepFailed(step string) sfn.Fail {
+	return sfn.NewFail(b.scope, jsii.String(step+" Failed"), &sfn.FailProps{
+		ErrorPath: jsii.String("$.Failure.Error"),
+		CausePath: jsii.String(fmt.Sprintf("States.Format('%s failed for instance {}: {}', $.InstanceId, $.Failure.Cause)", step)),
+	})
+}
+
+// notVerified is the Fail state of a step whose follow-up read shows the
+// change did not take. what says, in a responder's words, what was expected;
+// it may use {} placeholders filled from the JSONPaths in args.
+func (b *builder) notVerified(name, errorName, what string, args ...string) sfn.Fail {
+	format := "States.Format('" + what + " (instance {})'"
+	for _, a := range args {
+		format += ", " + a
+	}
+	format += ", $.InstanceId)"
+	return sfn.NewFail(b.scope, jsii.String(name), &sfn.FailProps{
+		Error:     jsii.String(errorName),
+		CausePath: jsii.String(format),
+	})
+}
+
+// succeed ends a branch with a named Succeed state.
+func (b *builder) succeed(name string) sfn.Succeed {
+	return sfn.NewSucceed(b.scope, jsii.String(name), nil)
+}
+
+// choice creates a named Choice state.
+func (b *builder) choice(name string) sfn.Choice {
+	return sfn.NewChoice(b.scope, jsii.String(name), nil)
+}
+
+// pass creates a Pass state that replaces or adds part of the state data.
+func (b *builder) pass(name string, params map[string]interface{}, resultPath string) sfn.Pass {
+	props := &sfn.PassProps{Parameters: &params}
+	if resultPath != "" {
+		props.ResultPath = jsii.String(resultPath)
+	}
+	return sfn.NewPass(b.scope, jsii.String(name), props)
+}
+
+// wait creates a Wait state of a fixed number of seconds.
+func (b *builder) wait(name string, seconds int) sfn.Wait {
+	return sfn.NewWait(b.scope, jsii.String(name), &sfn.WaitProps{
+		Time: sfn.WaitTime_Duration(awscdk.Duration_Seconds(jsii.Number(float64(seconds)))),
+	})
+}
+
+// arn formats an ARN in the stack's partition, region and account.
+func arn(service, resource string) string {
+	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", *awscdk.Aws_PARTITION(), service, *awscdk.Aws_REGION(), *awscdk.Aws_ACCOUNT_ID(), resource)
+}
+
+// PolicyStatements merges the access of every task into IAM statements: one
+// per distinct set of resources and conditions, actions sorted.
+func (b *builder) PolicyStatements() []awsiam.PolicyStatement {
+	type group struct {
+		actions    map[string]bool
+		resources  []string
+		conditions map[string]interface{}
+	}
+	groups := map[string]*group{}
+	var keys []string
+	for _, a := range b.access {
+		key := strings.Join(a.Resources, ",") + "|" + fmt.Sprint(a.Conditions)
+		g, ok := groups[key]
+		if !ok {
+			g = &group{actions: map[string]bool{}, resources: a.Resources, conditions: a.Conditions}
+			groups[key] = g
+			keys = append(keys, key)
+		}
+		g.actions[a.Action] = true
+	}
+	sort.Strings(keys)
+	var statements []awsiam.PolicyStatement
+	for _, k := range keys {
+		g := groups[k]
+		var actions []string
+		for a := range g.actions {
+			actions = append(actions, a)
+		}
+		sort.Strings(actions)
+		props := &awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings(actions...),
+			Resources: jsii.Strings(g.resources...),
+		}
+		if g.conditions != nil {
+			props.Conditions = &g.conditions
+		}
+		statements = append(statements, awsiam.NewPolicyStatement(props))
+	}
+	return statements
+}

@@ -1,0 +1,23 @@
+// Package statemachine builds the essential-ir containment workflow: an AWS
+// Step Functions state machine, written with CDK constructs, that contains
+// compromised EC2 instances and preserves their evidence.
+//
+// Each containment step lives in one file, holding the states that act, the
+// states that read the change back to verify it, and the IAM access the step
+// needs:
+//
+//	input.go         validate the execution input before anything is touched
+//	metadata.go      collect instance metadata (the pre-containment record)
+//	tag.go           tag the instance as under investigation
+//	autoscaling.go   detach from its Auto Scaling group (desired capacity kept)
+//	protection.go    termination and stop protection, shutdown behaviour "stop"
+//	volumes.go       DeleteOnTermination off on every EBS volume
+//	isolation.go     the isolation security group and the ENI swap
+//	profile.go       detach the IAM instance profile
+//	targetgroups.go  deregister from every ELBv2 target group
+//	snapshots.go     snapshot every volume, encrypted, tagged
+//	workflow.go      the order of the steps and the per-instance summary
+//
+// The definition is JSONPath Amazon States Language made only of aws-sdk
+// service integrations: no Lambda.
+package statemachine

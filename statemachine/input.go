@@ -1,0 +1,98 @@
+package statemachine
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+)
+
+// SampleInput is an execution input a responder can start from.
+const SampleInput = `{"InstanceIds": ["i-0123456789abcdef0"], "Region": "us-east-1"}`
+
+// rejectInput is a Fail state for input the workflow refuses before it
+// touches anything.
+func (b *builder) rejectInput(name, cause string) sfn.Fail {
+	return sfn.NewFail(b.scope, jsii.String(name), &sfn.FailProps{
+		Error: jsii.String("InvalidInput"),
+		Cause: jsii.String(cause + " Nothing was changed. Example input: " + SampleInput),
+	})
+}
+
+// validateInput checks the input's shape, then normalises it:
+// {"InstanceIds": unique IDs, "InstanceCount", "Region", "IncidentId"}.
+// The incident ID is the execution name, so the console, the tags and the
+// snapshots all use one identifier. Every instance must then exist
+// (findInstances) before the first change.
+func (b *builder) validateInput(next sfn.IChainable) sfn.IChainable {
+	region := awscdk.Aws_REGION()
+	wrongRegion := sfn.NewFail(b.scope, jsii.String("Region Does Not Match This Deployment"), &sfn.FailProps{
+		Error: jsii.String("WrongRegion"),
+		CausePath: jsii.String(fmt.Sprintf("States.Format('This state machine is deployed in %s and acts only there; the input asks for {}. "+
+			"Nothing was changed. Start the essential-ir state machine deployed in {} instead.', $.Region, $.Region)", *region)),
+	})
+	normalise := b.pass("Normalise Input", map[string]interface{}{
+		"InstanceIds.$":   "States.ArrayUnique($.InstanceIds)",
+		"InstanceCount.$": "States.ArrayLength(States.ArrayUnique($.InstanceIds))",
+		"Region.$":        "$.Region",
+		"IncidentId.$":    "$$.Execution.Name",
+	}, "")
+	tooMany := b.choice("Are There Too Many Instances?").
+		When(sfn.Condition_NumberGreaterThan(jsii.String("$.InstanceCount"), jsii.Number(float64(b.settings.MaxInstances))),
+			b.rejectInput("Too Many Instances", fmt.Sprintf("One execution contains at most %d instances; split the list across several executions.", b.settings.MaxInstances)), nil).
+		Otherwise(next)
+	return b.choice("Is The Input Valid?").
+		When(sfn.Condition_IsNotPresent(jsii.String("$.InstanceIds")),
+			b.rejectInput("InstanceIds Is Missing", "The input has no InstanceIds list."), nil).
+		When(sfn.Condition_Or(
+			sfn.Condition_IsNotPresent(jsii.String("$.InstanceIds[0]")),
+			sfn.Condition_IsNotString(jsii.String("$.InstanceIds[0]")),
+		), b.rejectInput("InstanceIds Is Not A List Of IDs", "InstanceIds must be a non-empty list of EC2 instance IDs (strings such as i-0123456789abcdef0)."), nil).
+		When(sfn.Condition_Or(
+			sfn.Condition_IsNotPresent(jsii.String("$.Region")),
+			sfn.Condition_IsNotString(jsii.String("$.Region")),
+		), b.rejectInput("Region Is Missing", "The input has no Region string."), nil).
+		When(sfn.Condition_Not(sfn.Condition_StringEquals(jsii.String("$.Region"), region)), wrongRegion, nil).
+		Otherwise(normalise.Next(tooMany))
+}
+
+// findInstances reads every requested instance in one DescribeInstances call
+// before anything is changed. EC2 rejects the whole call if any ID is
+// malformed (InvalidInstanceID.Malformed) or does not exist
+// (InvalidInstanceID.NotFound), so a mistyped ID fails the execution here,
+// with EC2's message naming the ID. Terminated instances are refused too.
+func (b *builder) findInstances(next sfn.IChainable) sfn.IChainable {
+	notFound := sfn.NewFail(b.scope, jsii.String("Instances Not Found"), &sfn.FailProps{
+		ErrorPath: jsii.String("$.Failure.Error"),
+		CausePath: jsii.String("States.Format('Nothing was changed: EC2 in {} could not describe the requested instances. Check every ID and the Region. EC2 said: {}', $.Region, $.Failure.Cause)"),
+	})
+	reservations := "$.Reservations[*].Instances"
+	find := b.call(sdkCall{
+		name:      "Find Every Instance",
+		service:   "ec2",
+		action:    "describeInstances",
+		iamAction: "ec2:DescribeInstances",
+		resources: []string{"*"},
+		params:    map[string]interface{}{"InstanceIds.$": "$.InstanceIds"},
+		resultSelector: map[string]interface{}{
+			"Found.$":        reservations + "[*].InstanceId",
+			"Terminated.$":   reservations + "[?(@.State.Name == 'terminated')].InstanceId",
+			"ShuttingDown.$": reservations + "[?(@.State.Name == 'shutting-down')].InstanceId",
+			"VpcIds.$":       "States.ArrayUnique(" + reservations + "[*].VpcId)",
+		},
+		resultPath: "$.Lookup",
+		onFailure:  notFound,
+	})
+	gone := sfn.NewFail(b.scope, jsii.String("Instances Already Terminated"), &sfn.FailProps{
+		Error:     jsii.String("InstanceTerminated"),
+		CausePath: jsii.String("States.Format('Nothing was changed: these instances are terminated or shutting down, so there is nothing left to contain (their volumes may survive if DeleteOnTermination was off): {} {}', States.JsonToString($.Lookup.Terminated), States.JsonToString($.Lookup.ShuttingDown))"),
+	})
+	return find.Next(b.choice("Is Every Instance Still There?").
+		When(sfn.Condition_Or(
+			sfn.Condition_IsPresent(jsii.String("$.Lookup.Terminated[0]")),
+			sfn.Condition_IsPresent(jsii.String("$.Lookup.ShuttingDown[0]")),
+		), gone, nil).
+		Otherwise(next))
+}

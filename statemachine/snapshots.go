@@ -1,0 +1,228 @@
+package statemachine
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+)
+
+const (
+	// InstanceIDTagKey tags each snapshot with the instance it came from.
+	InstanceIDTagKey = "SecurityIncidentInstanceId"
+	// VolumeIDTagKey tags each snapshot with the volume it came from.
+	VolumeIDTagKey = "SecurityIncidentVolumeId"
+	// SourceSnapshotTagKey tags an encrypted copy with the unencrypted
+	// snapshot it replaced.
+	SourceSnapshotTagKey = "SecurityIncidentSourceSnapshotId"
+	// snapshotConcurrency bounds the snapshots secured at once per instance,
+	// under the default quota of 20 concurrent snapshot copies per region.
+	snapshotConcurrency = 10
+)
+
+// snapshotArn matches every snapshot: snapshot ARNs carry no account ID.
+func snapshotArn() string {
+	return fmt.Sprintf("arn:%s:ec2:%s::snapshot/*", *awscdk.Aws_PARTITION(), *awscdk.Aws_REGION())
+}
+
+// snapshotVolumes takes one crash-consistent set of snapshots of every EBS
+// volume of the instance (CreateSnapshots), tagged at creation, then secures
+// each: waits for it to complete, and if it is unencrypted copies it to an
+// encrypted snapshot, waits for the copy, verifies the copy is complete,
+// encrypted and tagged, and only then deletes the unencrypted original.
+func (b *builder) snapshotVolumes() sfn.IChainable {
+	failed := b.stepFailed("Snapshot Volumes")
+	create := b.call(sdkCall{
+		name:      "Snapshot Every Volume",
+		service:   "ec2",
+		action:    "createSnapshots",
+		iamAction: "ec2:CreateSnapshots",
+		resources: []string{arn("ec2", "instance/*"), arn("ec2", "volume/*"), snapshotArn()},
+		params: map[string]interface{}{
+			"InstanceSpecification": map[string]interface{}{"InstanceId.$": "$.InstanceId", "ExcludeBootVolume": false},
+			"Description.$":         "States.Format('essential-ir evidence: incident {}, instance {}', $.IncidentId, $.InstanceId)",
+			"TagSpecifications": []interface{}{map[string]interface{}{
+				"ResourceType": "snapshot",
+				"Tags":         b.evidenceTags(nil),
+			}},
+		},
+		resultSelector: map[string]interface{}{"Snapshots.$": "$.Snapshots"},
+		resultPath:     "$.Created",
+		onFailure:      failed,
+	})
+	b.access = append(b.access, Access{
+		Action:    "ec2:CreateTags",
+		Resources: []string{snapshotArn()},
+		Conditions: map[string]interface{}{
+			"StringEquals": map[string]interface{}{"ec2:CreateAction": []string{"CreateSnapshots", "CopySnapshot"}},
+		},
+	})
+	each := sfn.NewMap(b.scope, jsii.String("Secure Each Snapshot"), &sfn.MapProps{
+		ItemsPath:      jsii.String("$.Created.Snapshots"),
+		MaxConcurrency: jsii.Number(snapshotConcurrency),
+		ItemSelector: &map[string]interface{}{
+			"InstanceId.$": "$.InstanceId",
+			"IncidentId.$": "$.IncidentId",
+			"Region.$":     "$.Region",
+			"SnapshotId.$": "$$.Map.Item.Value.SnapshotId",
+			"VolumeId.$":   "$$.Map.Item.Value.VolumeId",
+			"Encrypted.$":  "$$.Map.Item.Value.Encrypted",
+		},
+		ResultPath: jsii.String("$.Snapshots"),
+	})
+	each.ItemProcessor(b.secureSnapshot(), nil)
+	each.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	return b.choice("Does It Have Volumes To Snapshot?").
+		When(sfn.Condition_IsPresent(jsii.String("$.Instance.BlockDeviceMappings[0]")), create.Next(each).Next(b.succeed("Volumes Snapshotted")), nil).
+		Otherwise(b.succeed("No Volumes To Snapshot"))
+}
+
+// evidenceTags are the tags of every evidence snapshot; extra adds more.
+func (b *builder) evidenceTags(extra []interface{}) []interface{} {
+	tags := []interface{}{
+		map[string]interface{}{"Key": b.settings.TagKey, "Value": b.settings.TagValue},
+		map[string]interface{}{"Key": IncidentIDTagKey, "Value.$": "$.IncidentId"},
+		map[string]interface{}{"Key": InstanceIDTagKey, "Value.$": "$.InstanceId"},
+	}
+	return append(tags, extra...)
+}
+
+// secureSnapshot handles one snapshot. Input: {"InstanceId", "IncidentId",
+// "Region", "SnapshotId", "VolumeId", "Encrypted"}.
+func (b *builder) secureSnapshot() sfn.IChainable {
+	failed := b.stepFailed("Secure Snapshot")
+	volumeTag := map[string]interface{}{"Key": VolumeIDTagKey, "Value.$": "$.VolumeId"}
+
+	// Encrypted already: add the volume tag, wait, verify.
+	tagVolume := b.call(sdkCall{
+		name:      "Tag Snapshot With Volume",
+		service:   "ec2",
+		action:    "createTags",
+		iamAction: "ec2:CreateTags",
+		resources: []string{snapshotArn()},
+		params: map[string]interface{}{
+			"Resources.$": "States.Array($.SnapshotId)",
+			"Tags":        []interface{}{volumeTag},
+		},
+		onFailure: failed,
+	})
+	encryptedDone := b.pass("Encrypted Snapshot Preserved", map[string]interface{}{
+		"VolumeId.$":   "$.VolumeId",
+		"SnapshotId.$": "$.SnapshotId",
+	}, "")
+	waitEncrypted := b.waitForSnapshot("Encrypted Snapshot", "$.SnapshotId", failed, encryptedDone)
+
+	// Unencrypted: wait, copy encrypted, wait, verify, delete the original.
+	copyDone := b.pass("Encrypted Copy Preserved", map[string]interface{}{
+		"VolumeId.$":                     "$.VolumeId",
+		"SnapshotId.$":                   "$.Copy.SnapshotId",
+		"DeletedUnencryptedSnapshotId.$": "$.SnapshotId",
+	}, "")
+	del := b.call(sdkCall{
+		name:      "Delete Unencrypted Snapshot",
+		service:   "ec2",
+		action:    "deleteSnapshot",
+		iamAction: "ec2:DeleteSnapshot",
+		resources: []string{snapshotArn()},
+		// Only snapshots this workflow tagged with an incident ID can be
+		// deleted (the investigation tag key is a deploy-time parameter, and
+		// an IAM condition key cannot be one without a custom resource).
+		conditions: map[string]interface{}{"Null": map[string]interface{}{"aws:ResourceTag/" + IncidentIDTagKey: "false"}},
+		params:     map[string]interface{}{"SnapshotId.$": "$.SnapshotId"},
+		onFailure:  failed,
+	})
+	confirmDeleted := b.call(sdkCall{
+		name:      "Confirm Unencrypted Snapshot Deleted",
+		service:   "ec2",
+		action:    "describeSnapshots",
+		iamAction: "ec2:DescribeSnapshots",
+		resources: []string{"*"},
+		params: map[string]interface{}{"Filters": []interface{}{
+			map[string]interface{}{"Name": "snapshot-id", "Values.$": "States.Array($.SnapshotId)"},
+		}},
+		resultSelector: map[string]interface{}{"Remaining.$": "$.Snapshots[*].SnapshotId"},
+		resultPath:     "$.DeleteCheck",
+		onFailure:      failed,
+	})
+	deleted := b.choice("Is The Unencrypted Snapshot Gone?").
+		When(sfn.Condition_IsNotPresent(jsii.String("$.DeleteCheck.Remaining[0]")), copyDone, nil).
+		Otherwise(b.notVerified("Unencrypted Snapshot Deletion Not Verified", "Containment.SnapshotNotDeleted",
+			"unencrypted snapshot {} still exists after its encrypted copy {} was verified", "$.SnapshotId", "$.Copy.SnapshotId"))
+	waitCopy := b.waitForSnapshot("Encrypted Copy", "$.Copy.SnapshotId", failed, del.Next(confirmDeleted).Next(deleted))
+	copyTask := b.call(sdkCall{
+		name:      "Copy Snapshot With Encryption",
+		service:   "ec2",
+		action:    "copySnapshot",
+		iamAction: "ec2:CopySnapshot",
+		resources: []string{snapshotArn()},
+		params: map[string]interface{}{
+			"SourceSnapshotId.$": "$.SnapshotId",
+			"SourceRegion.$":     "$.Region",
+			"Encrypted":          true,
+			"Description.$":      "States.Format('essential-ir evidence: incident {}, instance {}, volume {}, encrypted copy of {}', $.IncidentId, $.InstanceId, $.VolumeId, $.SnapshotId)",
+			"TagSpecifications": []interface{}{map[string]interface{}{
+				"ResourceType": "snapshot",
+				"Tags":         b.evidenceTags([]interface{}{volumeTag, map[string]interface{}{"Key": SourceSnapshotTagKey, "Value.$": "$.SnapshotId"}}),
+			}},
+		},
+		resultSelector: map[string]interface{}{"SnapshotId.$": "$.SnapshotId"},
+		resultPath:     "$.Copy",
+		onFailure:      failed,
+	})
+	waitOriginal := b.waitForSnapshot("Unencrypted Snapshot", "$.SnapshotId", failed, copyTask.Next(waitCopy))
+
+	return b.choice("Is The Snapshot Encrypted?").
+		When(sfn.Condition_BooleanEquals(jsii.String("$.Encrypted"), jsii.Bool(true)), tagVolume.Next(waitEncrypted), nil).
+		Otherwise(waitOriginal)
+}
+
+// waitForSnapshot polls the snapshot at idPath until it is completed, then
+// goes to next if it is encrypted where required and carries the evidence
+// tags; "error" fails the step. what names the snapshot in state names.
+func (b *builder) waitForSnapshot(what, idPath string, failed sfn.IChainable, next sfn.IChainable) sfn.IChainable {
+	tag := func(key string) string {
+		return fmt.Sprintf("$.Snapshots[0].Tags[?(@.Key == '%s')].Value", key)
+	}
+	read := b.call(sdkCall{
+		name:      "Read " + what,
+		service:   "ec2",
+		action:    "describeSnapshots",
+		iamAction: "ec2:DescribeSnapshots",
+		resources: []string{"*"},
+		params:    map[string]interface{}{"SnapshotIds.$": "States.Array(" + idPath + ")"},
+		resultSelector: map[string]interface{}{
+			"State.$":       "$.Snapshots[0].State",
+			"Encrypted.$":   "$.Snapshots[0].Encrypted",
+			"StatusTag.$":   tag(b.settings.TagKey),
+			"IncidentTag.$": tag(IncidentIDTagKey),
+			"VolumeTag.$":   tag(VolumeIDTagKey),
+		},
+		resultPath: "$.SnapshotCheck",
+		onFailure:  failed,
+	})
+	pause := b.wait("Wait For "+what, b.settings.SnapshotPollSeconds)
+	complete := sfn.Condition_StringEquals(jsii.String("$.SnapshotCheck.State"), jsii.String("completed"))
+	verified := sfn.Condition_And(
+		sfn.Condition_IsPresent(jsii.String("$.SnapshotCheck.StatusTag[0]")),
+		sfn.Condition_StringEquals(jsii.String("$.SnapshotCheck.StatusTag[0]"), jsii.String(b.settings.TagValue)),
+		sfn.Condition_IsPresent(jsii.String("$.SnapshotCheck.IncidentTag[0]")),
+		sfn.Condition_StringEqualsJsonPath(jsii.String("$.SnapshotCheck.IncidentTag[0]"), jsii.String("$.IncidentId")),
+	)
+	if what != "Unencrypted Snapshot" {
+		verified = sfn.Condition_And(verified,
+			sfn.Condition_BooleanEquals(jsii.String("$.SnapshotCheck.Encrypted"), jsii.Bool(true)),
+			sfn.Condition_IsPresent(jsii.String("$.SnapshotCheck.VolumeTag[0]")),
+			sfn.Condition_StringEqualsJsonPath(jsii.String("$.SnapshotCheck.VolumeTag[0]"), jsii.String("$.VolumeId")),
+		)
+	}
+	check := b.choice("Is The "+what+" Complete?").
+		When(sfn.Condition_And(complete, verified), next, nil).
+		When(complete, b.notVerified(what+" Not Verified", "Containment.SnapshotNotVerified",
+			"snapshot {} completed but is not encrypted or lacks its evidence tags", idPath), nil).
+		When(sfn.Condition_StringEquals(jsii.String("$.SnapshotCheck.State"), jsii.String("error")),
+			b.notVerified(what+" Errored", "Containment.SnapshotFailed", "snapshot {} ended in state error", idPath), nil).
+		Otherwise(pause.Next(read))
+	return read.Next(check)
+}

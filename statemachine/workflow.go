@@ -1,0 +1,215 @@
+package statemachine
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+)
+
+// Settings are the deploy-time choices of the workflow. String and number
+// fields may hold CloudFormation parameter tokens.
+type Settings struct {
+	// MaxConcurrency is how many instances are contained at once.
+	MaxConcurrency *float64
+	// TagKey and TagValue mark the instance and its snapshots as under
+	// investigation (the seed's SecurityIncidentStatus=Investigation).
+	TagKey, TagValue string
+	// MaxInstances is the most instances one execution accepts.
+	MaxInstances int
+	// SnapshotPollSeconds is the wait between two reads of a pending snapshot.
+	SnapshotPollSeconds int
+}
+
+// DefaultSettings are the settings of a default deployment.
+func DefaultSettings() Settings {
+	return Settings{
+		MaxConcurrency:      jsii.Number(5),
+		TagKey:              "SecurityIncidentStatus",
+		TagValue:            "Investigation",
+		MaxInstances:        100,
+		SnapshotPollSeconds: 15,
+	}
+}
+
+// Workflow is the containment state machine definition and the IAM
+// statements its tasks need.
+type Workflow struct {
+	// Definition is the start of the state machine.
+	Definition sfn.IChainable
+	// Statements allow exactly the API calls the definition makes, narrowed
+	// to resources and conditions wherever IAM allows.
+	Statements []awsiam.PolicyStatement
+}
+
+// New builds the containment workflow under a new construct named id.
+//
+// The order is for safety first, then speed:
+//
+//  1. validate the input and find every instance; nothing is touched if any
+//     ID is wrong, missing or terminated;
+//  2. prepare each VPC's isolation group (no rules), once per VPC;
+//  3. per instance (a Map, MaxConcurrency at a time):
+//     a. collect its metadata (the pre-containment record);
+//     b. secure it, in parallel: tag, detach from its Auto Scaling group,
+//     termination and stop protection, shutdown behaviour, DeleteOnTermination
+//     off: nothing may get it terminated once it is isolated and looks
+//     unhealthy;
+//     c. isolate it, in parallel: ENIs to the isolation group, instance
+//     profile detached, deregistered from target groups;
+//     d. preserve evidence: snapshot every volume;
+//  4. fail the execution if any instance failed, naming each and its step.
+func New(scope constructs.Construct, id string, s Settings) *Workflow {
+	b := &builder{scope: constructs.NewConstruct(scope, jsii.String(id)), settings: s}
+
+	prepare := sfn.NewMap(b.scope, jsii.String("Prepare Isolation Groups"), &sfn.MapProps{
+		ItemsPath:    jsii.String("$.Lookup.VpcIds"),
+		ItemSelector: &map[string]interface{}{"VpcId.$": "$$.Map.Item.Value"},
+		ResultPath:   jsii.String("$.IsolationGroups"),
+	})
+	prepare.ItemProcessor(b.prepareIsolationGroup(), nil)
+	prepareFailed := sfn.NewFail(b.scope, jsii.String("Isolation Groups Not Ready"), &sfn.FailProps{
+		ErrorPath: jsii.String("$.Failure.Error"),
+		CausePath: jsii.String("$.Failure.Cause"),
+	})
+	prepare.AddCatch(prepareFailed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+
+	each := sfn.NewMap(b.scope, jsii.String("Contain Each Instance"), &sfn.MapProps{
+		ItemsPath:      jsii.String("$.InstanceIds"),
+		MaxConcurrency: s.MaxConcurrency,
+		ItemSelector: &map[string]interface{}{
+			"InstanceId.$": "$$.Map.Item.Value",
+			"Region.$":     "$.Region",
+			"IncidentId.$": "$.IncidentId",
+		},
+		ResultPath: jsii.String("$.Results"),
+	})
+	each.ItemProcessor(b.containInstance(), nil)
+	mapFailed := sfn.NewFail(b.scope, jsii.String("Containment Interrupted"), &sfn.FailProps{
+		ErrorPath: jsii.String("$.Failure.Error"),
+		CausePath: jsii.String("$.Failure.Cause"),
+	})
+	each.AddCatch(mapFailed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+
+	tally := b.pass("Tally Outcomes", map[string]interface{}{
+		"IncidentId.$": "$.IncidentId",
+		"Region.$":     "$.Region",
+		"Contained.$":  "$.Results[?(@.Outcome == 'CONTAINED')].InstanceId",
+		"Failed.$":     "$.Results[?(@.Outcome == 'FAILED')]",
+		"Instances.$":  "$.Results",
+	}, "")
+	incomplete := sfn.NewFail(b.scope, jsii.String("Containment Incomplete"), &sfn.FailProps{
+		Error: jsii.String("ContainmentFailed"),
+		CausePath: jsii.String("States.Format('Incident {}: {} of {} instances were NOT fully contained. Contained: {}. Failed: {}', " +
+			"$.IncidentId, States.ArrayLength($.Failed), States.ArrayLength($.Instances), States.JsonToString($.Contained), States.JsonToString($.Failed))"),
+	})
+	outcome := b.choice("Was Every Instance Contained?").
+		When(sfn.Condition_IsPresent(jsii.String("$.Failed[0]")), incomplete, nil).
+		Otherwise(sfn.NewSucceed(b.scope, jsii.String("All Instances Contained"), &sfn.SucceedProps{
+			OutputPath: jsii.String("$"),
+		}))
+
+	definition := b.validateInput(b.findInstances(prepare.Next(each).Next(tally).Next(outcome)))
+	return &Workflow{Definition: definition, Statements: b.PolicyStatements()}
+}
+
+// containInstance is the work done for one instance. Input:
+// {"InstanceId", "Region", "IncidentId"}; output: the instance's summary,
+// with Outcome CONTAINED or FAILED.
+func (b *builder) containInstance() sfn.IChainable {
+	recordFailure := b.pass("Record Instance Failure", map[string]interface{}{
+		"InstanceId.$": "$.InstanceId",
+		"Outcome":      "FAILED",
+		"Error.$":      "$.Failure.Error",
+		"Cause.$":      "$.Failure.Cause",
+	}, "")
+	catch := func(s interface {
+		AddCatch(sfn.IChainable, *sfn.CatchProps) sfn.Parallel
+	}) {
+		s.AddCatch(recordFailure, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	}
+
+	metadataFailed := b.pass("Metadata Collection Failed", map[string]interface{}{
+		"InstanceId.$": "$.InstanceId",
+		"Outcome":      "FAILED",
+		"Error.$":      "$.Failure.Error",
+		"Cause.$":      "States.Format('Collect Instance Metadata failed for instance {}: {}', $.InstanceId, $.Failure.Cause)",
+	}, "")
+	metadata := b.collectMetadata(metadataFailed)
+
+	secure := sfn.NewParallel(b.scope, jsii.String("Secure Instance"), &sfn.ParallelProps{
+		ResultSelector: &map[string]interface{}{
+			"AutoScalingGroups.$": "$[1].AutoScaling.Groups",
+			"TerminationProtection": map[string]interface{}{
+				"Before.$": "$[2].TerminationProtection.Before.Value",
+				"After.$":  "$[2].TerminationProtection.After.Value",
+			},
+			"StopProtection": map[string]interface{}{
+				"Before.$": "$[3].StopProtection.Before.Value",
+				"After.$":  "$[3].StopProtection.After.Value",
+			},
+			"ShutdownBehaviour": map[string]interface{}{
+				"Before.$": "$[4].ShutdownBehaviour.Before.Value",
+				"After.$":  "$[4].ShutdownBehaviour.After.Value",
+			},
+		},
+		ResultPath: jsii.String("$.Secured"),
+	})
+	secure.Branch(b.tagInstance(), b.detachFromAutoScaling())
+	for _, p := range protections() {
+		secure.Branch(b.protect(p))
+	}
+	secure.Branch(b.keepVolumes())
+	catch(secure)
+
+	isolate := sfn.NewParallel(b.scope, jsii.String("Isolate Instance"), &sfn.ParallelProps{
+		ResultSelector: &map[string]interface{}{
+			"IsolationGroupId.$":    "$[0].IsolationGroup.GroupIds[0]",
+			"NetworkInterfaces.$":   "$[0].Interfaces",
+			"InstanceProfileArns.$": "$[1].Profile.Arns",
+			"TargetGroupArns.$":     "$[2].TargetGroupScan.Pages..TargetGroupArn",
+		},
+		ResultPath: jsii.String("$.Isolated"),
+	})
+	isolate.Branch(b.isolateNetwork(), b.detachInstanceProfile(), b.deregisterFromTargetGroups())
+	catch(isolate)
+
+	evidence := sfn.NewParallel(b.scope, jsii.String("Preserve Evidence"), &sfn.ParallelProps{
+		ResultSelector: &map[string]interface{}{"Snapshots.$": "$[0].Snapshots"},
+		ResultPath:     jsii.String("$.Evidence"),
+	})
+	evidence.Branch(b.snapshotVolumes())
+	catch(evidence)
+
+	summary := b.pass("Summarize Instance", map[string]interface{}{
+		"InstanceId.$": "$.InstanceId",
+		"Outcome":      "CONTAINED",
+		"Metadata": map[string]interface{}{
+			"State.$":             "$.Instance.State",
+			"InstanceType.$":      "$.Instance.InstanceType",
+			"ImageId.$":           "$.Instance.ImageId",
+			"LaunchTime.$":        "$.Instance.LaunchTime",
+			"AvailabilityZone.$":  "$.Instance.AvailabilityZone",
+			"VpcId.$":             "$.Instance.VpcId",
+			"SubnetId.$":          "$.Instance.SubnetId",
+			"PrivateIpAddress.$":  "$.Instance.PrivateIpAddress",
+			"PublicIpAddresses.$": "$.Instance.PublicIpAddresses",
+		},
+		"Tags": []interface{}{
+			map[string]interface{}{"Key": b.settings.TagKey, "Value": b.settings.TagValue},
+			map[string]interface{}{"Key": IncidentIDTagKey, "Value.$": "$.IncidentId"},
+		},
+		"DetachedFromAutoScalingGroups.$": "$.Secured.AutoScalingGroups",
+		"TerminationProtection.$":         "$.Secured.TerminationProtection",
+		"StopProtection.$":                "$.Secured.StopProtection",
+		"ShutdownBehaviour.$":             "$.Secured.ShutdownBehaviour",
+		"IsolationGroupId.$":              "$.Isolated.IsolationGroupId",
+		"NetworkInterfaces.$":             "$.Isolated.NetworkInterfaces",
+		"DetachedInstanceProfiles.$":      "$.Isolated.InstanceProfileArns",
+		"DeregisteredFromTargetGroups.$":  "$.Isolated.TargetGroupArns",
+		"Snapshots.$":                     "$.Evidence.Snapshots",
+	}, "")
+	metadata.Next(secure).Next(isolate).Next(evidence).Next(summary)
+	return metadata
+}
