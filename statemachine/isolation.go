@@ -87,6 +87,15 @@ func (b *builder) prepareIsolationGroup() sfn.IChainable {
 		catches:   conflict,
 		onFailure: failed,
 	})
+	// EC2 authorizes tags given at creation as ec2:CreateTags on the new
+	// group; without this the create fails with UnauthorizedOperation.
+	b.access = append(b.access, Access{
+		Action:    "ec2:CreateTags",
+		Resources: []string{arn("ec2", "security-group/*")},
+		Conditions: map[string]interface{}{
+			"StringEquals": map[string]interface{}{"ec2:CreateAction": "CreateSecurityGroup"},
+		},
+	})
 	isolationOnly := map[string]interface{}{
 		"StringEquals": map[string]interface{}{"aws:ResourceTag/" + PurposeTagKey: IsolationPurpose},
 	}
