@@ -426,7 +426,7 @@ func (e *Emulator) History(ctx context.Context, executionARN string) ([]sfntypes
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("emulator: execution history of %s: %w", executionARN, err)
+			return nil, fmt.Errorf("emulator: execution history of %s: %w\nemulator stderr (tail):\n%s", executionARN, err, e.stderrTail())
 		}
 		events = append(events, page.Events...)
 	}

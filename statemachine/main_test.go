@@ -1,0 +1,143 @@
+package statemachine_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/essential-ir/essential-ir/internal/emulator"
+	"github.com/essential-ir/essential-ir/internal/scene"
+	"github.com/essential-ir/essential-ir/internal/synth"
+)
+
+// One emulator, one synthesized template and one state machine serve every
+// test of this package.
+var (
+	emu        *emulator.Emulator
+	template   *synth.Template
+	machineARN string
+	scenes     *scene.Builder
+)
+
+// pendingPolls is how many DescribeSnapshots calls see each new snapshot
+// "pending" before it completes, so every test exercises the wait loops.
+const pendingPolls = 2
+
+// executionTimeout bounds one execution; no test may hang.
+const executionTimeout = 3 * time.Minute
+
+func TestMain(m *testing.M) {
+	os.Exit(emulator.RunTestMain(m, &emu, setup))
+}
+
+// setup synthesizes the stack and creates its state machine in the emulator
+// from the synthesized definition, unchanged but for resolved references.
+func setup(e *emulator.Emulator) error {
+	var err error
+	template, err = synth.Synthesize()
+	if err != nil {
+		return err
+	}
+	definition, err := template.Definition(synth.Deployment{
+		Partition: "aws", Region: e.Region(), AccountID: e.AccountID(),
+	})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	machineARN, err = e.CreateStateMachine(ctx, "essential-ir", definition)
+	if err != nil {
+		return fmt.Errorf("create state machine from the synthesized definition: %w", err)
+	}
+	polls := pendingPolls
+	if err := e.Configure(ctx, emulator.Config{SnapshotPendingDescribes: &polls}); err != nil {
+		return err
+	}
+	scenes = scene.New(e.AWSConfig())
+	return nil
+}
+
+// input is the execution input for instance IDs in region.
+func input(region string, ids ...string) string {
+	b, _ := json.Marshal(map[string]interface{}{"InstanceIds": ids, "Region": region})
+	return string(b)
+}
+
+// run starts an execution with the given input and waits for its end.
+func run(t *testing.T, in string) *emulator.Execution {
+	t.Helper()
+	ex, err := emu.RunExecution(context.Background(), machineARN, in, executionTimeout)
+	if err != nil {
+		t.Fatalf("execution with input %s: %v", in, err)
+	}
+	return ex
+}
+
+// incidentID is the execution name, which the workflow uses as incident ID.
+func incidentID(ex *emulator.Execution) string {
+	return ex.ARN[strings.LastIndex(ex.ARN, ":")+1:]
+}
+
+// mustSucceed fails the test unless the execution SUCCEEDED.
+func mustSucceed(t *testing.T, ex *emulator.Execution) Output {
+	t.Helper()
+	if ex.Status != "SUCCEEDED" {
+		t.Fatalf("execution %s: status %s, want SUCCEEDED\nerror: %s\ncause: %s", ex.ARN, ex.Status, ex.Error, ex.Cause)
+	}
+	var out Output
+	if err := json.Unmarshal([]byte(ex.Output), &out); err != nil {
+		t.Fatalf("execution output is not the documented summary: %v\n%s", err, ex.Output)
+	}
+	return out
+}
+
+// Output is the execution output a responder reads in the console.
+type Output struct {
+	IncidentId string
+	Region     string
+	Contained  []string
+	Failed     []InstanceSummary
+	Instances  []InstanceSummary
+}
+
+// InstanceSummary is one instance's part of the output.
+type InstanceSummary struct {
+	InstanceId string
+	Outcome    string
+	Error      string
+	Cause      string
+	Metadata   struct {
+		State, InstanceType, ImageId, VpcId, SubnetId, PrivateIpAddress string
+	}
+	Tags                          []struct{ Key, Value string }
+	DetachedFromAutoScalingGroups []string
+	TerminationProtection         struct{ Before, After bool }
+	StopProtection                struct{ Before, After bool }
+	ShutdownBehaviour             struct{ Before, After string }
+	IsolationGroupId              string
+	NetworkInterfaces             []struct {
+		NetworkInterfaceId string
+		PreviousGroups     []string
+	}
+	DetachedInstanceProfiles     []string
+	DeregisteredFromTargetGroups []string
+	Snapshots                    []struct {
+		VolumeId, SnapshotId, DeletedUnencryptedSnapshotId string
+	}
+}
+
+// summary returns the output's summary of one instance.
+func (o Output) summary(t *testing.T, id string) InstanceSummary {
+	t.Helper()
+	for _, s := range o.Instances {
+		if s.InstanceId == id {
+			return s
+		}
+	}
+	t.Fatalf("output has no summary for %s", id)
+	return InstanceSummary{}
+}

@@ -1,0 +1,228 @@
+package statemachine_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/essential-ir/essential-ir/internal/emulator"
+	"github.com/essential-ir/essential-ir/internal/scene"
+)
+
+// assertContained checks every post-condition of every containment step in
+// the account, and the instance's summary in the output.
+func assertContained(t *testing.T, inst *scene.Instance, out Output, incident string, desiredBefore int32) {
+	t.Helper()
+	sum := out.summary(t, inst.ID)
+	if sum.Outcome != "CONTAINED" {
+		t.Fatalf("%s: outcome %s (%s: %s), want CONTAINED", inst.ID, sum.Outcome, sum.Error, sum.Cause)
+	}
+	assertMetadataRecorded(t, inst, sum)
+	assertTagged(t, inst, incident)
+	assertLeftAutoScalingGroup(t, inst, sum, desiredBefore)
+	assertProtected(t, inst, sum)
+	assertVolumesKept(t, inst)
+	assertNetworkIsolated(t, inst, sum)
+	assertProfileDetached(t, inst, sum)
+	assertDeregistered(t, inst, sum)
+	assertSnapshotsPreserved(t, inst, sum, incident)
+}
+
+// assertUntouched checks that the workflow changed nothing on the instance.
+func assertUntouched(t *testing.T, inst *scene.Instance) {
+	t.Helper()
+	assertNotTagged(t, inst)
+	assertStillInAutoScalingGroup(t, inst)
+	assertNotProtected(t, inst)
+	assertVolumesUntouched(t, inst)
+	assertNetworkUntouched(t, inst)
+	assertProfileUntouched(t, inst)
+	assertStillRegistered(t, inst)
+	assertNoSnapshots(t, inst)
+}
+
+// build builds an instance scene or fails the test.
+func build(t *testing.T, spec scene.InstanceSpec) *scene.Instance {
+	t.Helper()
+	inst, err := scenes.Instance(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inst
+}
+
+// desired reads the desired capacity of the instance's group, 0 if none.
+func desired(t *testing.T, inst *scene.Instance) int32 {
+	t.Helper()
+	if inst.AutoScalingGroupName == "" {
+		return 0
+	}
+	return desiredCapacity(t, inst.AutoScalingGroupName)
+}
+
+// A compromised production web server: three ENIs with their own groups,
+// an unencrypted root, an encrypted and an unencrypted data volume, an
+// instance profile, an Auto Scaling group and two target groups behind two
+// ALBs. Every step must take and be verified in the account.
+func TestContainsCompromisedWebServer(t *testing.T) {
+	t.Parallel()
+	inst := build(t, scene.CompromisedWebServer())
+	before := desired(t, inst)
+	ex := run(t, input(emu.Region(), inst.ID))
+	out := mustSucceed(t, ex)
+	assertContained(t, inst, out, incidentID(ex), before)
+	if out.IncidentId != incidentID(ex) || len(out.Contained) != 1 || len(out.Failed) != 0 {
+		t.Errorf("output header: incident %q contained %v failed %v", out.IncidentId, out.Contained, out.Failed)
+	}
+}
+
+// A bare instance: one ENI, a root volume, nothing attached. Steps with
+// nothing to do must say so and succeed.
+func TestContainsBareInstance(t *testing.T) {
+	t.Parallel()
+	inst := build(t, scene.BareInstance())
+	ex := run(t, input(emu.Region(), inst.ID))
+	assertContained(t, inst, mustSucceed(t, ex), incidentID(ex), 0)
+}
+
+// Several instances in two VPCs in one execution, one ID given twice: each
+// is contained, and each VPC gets exactly one isolation group even though
+// instances in it are contained concurrently.
+func TestContainsFleetAcrossTwoVPCs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var vpcs []*scene.VPC
+	for _, name := range []string{"fleet-a", "fleet-b"} {
+		v, err := scenes.VPC(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vpcs = append(vpcs, v)
+	}
+	spec := scene.InstanceSpec{Name: "fleet", ExtraENIs: 1, Volumes: []scene.VolumeSpec{{SizeGiB: 8}, {SizeGiB: 4, Encrypted: true}}, InstanceProfile: true, TargetGroups: 1}
+	fleet, err := scenes.Fleet(ctx, vpcs, 4, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{fleet[0].ID}
+	for _, inst := range fleet {
+		ids = append(ids, inst.ID)
+	}
+	ex := run(t, input(emu.Region(), ids...))
+	out := mustSucceed(t, ex)
+	if len(out.Instances) != len(fleet) {
+		t.Errorf("output has %d instances, want %d (duplicates removed)", len(out.Instances), len(fleet))
+	}
+	for _, inst := range fleet {
+		assertContained(t, inst, out, incidentID(ex), 0)
+	}
+}
+
+// Running the workflow again on an instance it already contained succeeds
+// and creates no second isolation group; the instance stays contained.
+func TestRerunOnContainedInstance(t *testing.T) {
+	t.Parallel()
+	inst := build(t, scene.CompromisedWebServer())
+	before := desired(t, inst)
+	first := run(t, input(emu.Region(), inst.ID))
+	mustSucceed(t, first)
+	second := run(t, input(emu.Region(), inst.ID))
+	out := mustSucceed(t, second)
+	sum := out.summary(t, inst.ID)
+	if len(sum.DetachedFromAutoScalingGroups)+len(sum.DetachedInstanceProfiles)+len(sum.DeregisteredFromTargetGroups) != 0 {
+		t.Errorf("re-run reports detaching again: %+v", sum)
+	}
+	// The re-run's "previous groups" are the isolation group itself; the
+	// original groups are in the first execution's output.
+	inst.GroupsByENI = map[string][]string{}
+	for _, eni := range inst.ENIIDs {
+		inst.GroupsByENI[eni] = []string{sum.IsolationGroupId}
+	}
+	inst.AutoScalingGroupName, inst.InstanceProfileARN, inst.TargetGroupARNs = "", "", nil
+	assertContained(t, inst, out, incidentID(second), before)
+}
+
+// A nonexistent ID next to a real one: the execution fails before anything
+// is touched, with an error naming the missing ID.
+func TestNonexistentInstanceChangesNothing(t *testing.T) {
+	t.Parallel()
+	inst := build(t, scene.CompromisedWebServer())
+	missing := "i-0123456789abcdef0"
+	ex := run(t, input(emu.Region(), inst.ID, missing))
+	if ex.Status != "FAILED" || !strings.Contains(ex.Cause, missing) || !strings.Contains(ex.Cause, "Nothing was changed") {
+		t.Errorf("status %s, error %q, cause %q; want FAILED naming %s and saying nothing was changed", ex.Status, ex.Error, ex.Cause, missing)
+	}
+	assertUntouched(t, inst)
+}
+
+// A Region other than the deployment's: the execution fails before anything
+// is touched and says which deployment to use.
+func TestWrongRegionChangesNothing(t *testing.T) {
+	t.Parallel()
+	inst := build(t, scene.CompromisedWebServer())
+	ex := run(t, input("eu-west-3", inst.ID))
+	if ex.Status != "FAILED" || ex.Error != "WrongRegion" || !strings.Contains(ex.Cause, "eu-west-3") || !strings.Contains(ex.Cause, emu.Region()) {
+		t.Errorf("status %s, error %q, cause %q; want FAILED WrongRegion naming both regions", ex.Status, ex.Error, ex.Cause)
+	}
+	assertUntouched(t, inst)
+}
+
+// One instance whose instance profile cannot be detached (a permanent
+// UnauthorizedOperation): that instance fails, the other is fully
+// contained, and the execution fails at the end naming the instance and the
+// step.
+func TestOneFailingInstanceDoesNotAbortTheOthers(t *testing.T) {
+	ctx := context.Background()
+	withProfile := build(t, scene.InstanceSpec{Name: "denied", InstanceProfile: true})
+	other := build(t, scene.BareInstance())
+	if err := emu.SetFaults(ctx, []emulator.FaultRule{{
+		Service: "ec2", Action: "DisassociateIamInstanceProfile", Code: "UnauthorizedOperation",
+		Message: "You are not authorized to perform this operation.", Status: 403, Count: 100,
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	defer emu.SetFaults(ctx, nil)
+	ex := run(t, input(emu.Region(), withProfile.ID, other.ID))
+	if ex.Status != "FAILED" || ex.Error != "ContainmentFailed" {
+		t.Fatalf("status %s error %q, want FAILED ContainmentFailed", ex.Status, ex.Error)
+	}
+	for _, want := range []string{withProfile.ID, "Detach Instance Profile", "UnauthorizedOperation", "1 of 2"} {
+		if !strings.Contains(ex.Cause, want) {
+			t.Errorf("cause does not mention %q: %s", want, ex.Cause)
+		}
+	}
+	if assoc := associatedProfiles(t, withProfile.ID); len(assoc) != 1 {
+		t.Errorf("%s: profile associations %v; the denied detach should have left it", withProfile.ID, assoc)
+	}
+	// The other instance was contained all the same: its summary is in the
+	// history (a failed execution has no output).
+	out := tallied(t, ex)
+	if len(out.Contained) != 1 || out.Contained[0] != other.ID {
+		t.Errorf("contained %v, want [%s]", out.Contained, other.ID)
+	}
+	assertContained(t, other, out, incidentID(ex), 0)
+}
+
+// tallied reads the per-instance outcomes of an execution from the output of
+// its "Tally Outcomes" state, which a failed execution also records.
+func tallied(t *testing.T, ex *emulator.Execution) Output {
+	t.Helper()
+	events, err := emu.History(context.Background(), ex.ARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if d := e.StateExitedEventDetails; d != nil && aws.ToString(d.Name) == "Tally Outcomes" {
+			var out Output
+			if err := json.Unmarshal([]byte(aws.ToString(d.Output)), &out); err != nil {
+				t.Fatalf("Tally Outcomes output: %v", err)
+			}
+			return out
+		}
+	}
+	t.Fatalf("execution %s never reached Tally Outcomes", ex.ARN)
+	return Output{}
+}
