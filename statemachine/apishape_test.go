@@ -13,7 +13,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/essential-ir/essential-ir/internal/synth"
 )
@@ -29,6 +31,10 @@ const aslSDKPrefix = "arn:aws:states:::aws-sdk:"
 // aws-sdk-go-v2 input struct of that API. Every action the definition uses
 // must be listed.
 var shapeInputTypes = map[string]reflect.Type{
+	"ec2:authorizeSecurityGroupEgress":           reflect.TypeOf(ec2.AuthorizeSecurityGroupEgressInput{}),
+	"ec2:authorizeSecurityGroupIngress":          reflect.TypeOf(ec2.AuthorizeSecurityGroupIngressInput{}),
+	"ec2:describeAddresses":                      reflect.TypeOf(ec2.DescribeAddressesInput{}),
+	"ec2:disassociateAddress":                    reflect.TypeOf(ec2.DisassociateAddressInput{}),
 	"ec2:copySnapshot":                           reflect.TypeOf(ec2.CopySnapshotInput{}),
 	"ec2:createSecurityGroup":                    reflect.TypeOf(ec2.CreateSecurityGroupInput{}),
 	"ec2:createSnapshots":                        reflect.TypeOf(ec2.CreateSnapshotsInput{}),
@@ -53,6 +59,13 @@ var shapeInputTypes = map[string]reflect.Type{
 	"elasticloadbalancingv2:describeTargetGroups": reflect.TypeOf(elbv2.DescribeTargetGroupsInput{}),
 	"elasticloadbalancingv2:describeTargetHealth": reflect.TypeOf(elbv2.DescribeTargetHealthInput{}),
 	"elasticloadbalancingv2:deregisterTargets":    reflect.TypeOf(elbv2.DeregisterTargetsInput{}),
+
+	"elasticloadbalancing:describeLoadBalancers":               reflect.TypeOf(elb.DescribeLoadBalancersInput{}),
+	"elasticloadbalancing:deregisterInstancesFromLoadBalancer": reflect.TypeOf(elb.DeregisterInstancesFromLoadBalancerInput{}),
+
+	"iam:getInstanceProfile": reflect.TypeOf(iam.GetInstanceProfileInput{}),
+	"iam:putRolePolicy":      reflect.TypeOf(iam.PutRolePolicyInput{}),
+	"iam:getRolePolicy":      reflect.TypeOf(iam.GetRolePolicyInput{}),
 }
 
 // aslStates resolves the shared template's definition and returns its raw

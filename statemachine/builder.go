@@ -27,6 +27,9 @@ type Access struct {
 	Action     string
 	Resources  []string
 	Conditions map[string]interface{}
+	// Optional marks access that a stack parameter can turn off; it goes in
+	// Workflow.OptionalStatements under this key instead of Statements.
+	Optional string
 }
 
 // sdkCall describes one aws-sdk integration task.
@@ -44,6 +47,8 @@ type sdkCall struct {
 	catches []catchTo
 	// onFailure receives every other error, after retries.
 	onFailure sfn.IChainable
+	// optional: see Access.Optional.
+	optional string
 }
 
 // catchTo routes specific errors to a state other than the step's failure.
@@ -98,7 +103,7 @@ func (b *builder) call(c sdkCall) tasks.CallAwsService {
 		panic(fmt.Sprintf("statemachine: task %q has no failure state", c.name))
 	}
 	task.AddCatch(c.onFailure, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
-	b.access = append(b.access, Access{Action: c.iamAction, Resources: c.resources, Conditions: c.conditions})
+	b.access = append(b.access, Access{Action: c.iamAction, Resources: c.resources, Conditions: c.conditions, Optional: c.optional})
 	return task
 }
 
@@ -120,6 +125,10 @@ func transientErrors(service string) []string {
 		return []string{"AutoScaling.AutoScalingException", "AutoScaling.ResourceContentionException", "AutoScaling.SdkClientException"}
 	case "elasticloadbalancingv2":
 		return []string{"ElasticLoadBalancingV2.ElasticLoadBalancingV2Exception", "ElasticLoadBalancingV2.SdkClientException"}
+	case "elasticloadbalancing":
+		return []string{"ElasticLoadBalancing.ElasticLoadBalancingException", "ElasticLoadBalancing.SdkClientException"}
+	case "iam":
+		return []string{"Iam.IamException", "Iam.ServiceFailureException", "Iam.SdkClientException"}
 	default:
 		panic(fmt.Sprintf("statemachine: no retry policy for service %q", service))
 	}
@@ -181,9 +190,10 @@ func arn(service, resource string) string {
 	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", *awscdk.Aws_PARTITION(), service, *awscdk.Aws_REGION(), *awscdk.Aws_ACCOUNT_ID(), resource)
 }
 
-// PolicyStatements merges the access of every task into IAM statements: one
-// per distinct set of resources and conditions, actions sorted.
-func (b *builder) PolicyStatements() []awsiam.PolicyStatement {
+// PolicyStatements merges the access of every task marked optional (""
+// for the access every deployment needs) into IAM statements: one per
+// distinct set of resources and conditions, actions sorted.
+func (b *builder) PolicyStatements(optional string) []awsiam.PolicyStatement {
 	type group struct {
 		actions    map[string]bool
 		resources  []string
@@ -192,6 +202,9 @@ func (b *builder) PolicyStatements() []awsiam.PolicyStatement {
 	groups := map[string]*group{}
 	var keys []string
 	for _, a := range b.access {
+		if a.Optional != optional {
+			continue
+		}
 		key := strings.Join(a.Resources, ",") + "|" + fmt.Sprint(a.Conditions)
 		g, ok := groups[key]
 		if !ok {

@@ -17,14 +17,56 @@ const (
 	PurposeTagKey = "essential-ir:purpose"
 	// IsolationPurpose is the PurposeTagKey value of isolation groups.
 	IsolationPurpose = "isolation"
+	// UntrackGroupName is the name of the all-traffic security group, one
+	// per VPC, that every ENI passes through on its way to the isolation
+	// group, so that its existing connections stop being tracked.
+	UntrackGroupName = "essential-ir-untrack"
+	// UntrackGroupDescription warns whoever finds the group in the console.
+	UntrackGroupDescription = "essential-ir connection untracking: allows all traffic; ENIs hold it for a moment on their way to isolation. Do not use."
+	// UntrackPurpose is the PurposeTagKey value of all-traffic groups.
+	UntrackPurpose = "untrack"
 )
+
+// groupFilters finds the security group of that name in the VPC at vpcPath.
+func groupFilters(name, vpcPath string) []interface{} {
+	return []interface{}{
+		map[string]interface{}{"Name": "vpc-id", "Values.$": "States.Array(" + vpcPath + ")"},
+		map[string]interface{}{"Name": "group-name", "Values": []interface{}{name}},
+	}
+}
 
 // isolationGroupFilters finds the isolation group of the VPC at vpcPath.
 func isolationGroupFilters(vpcPath string) []interface{} {
-	return []interface{}{
-		map[string]interface{}{"Name": "vpc-id", "Values.$": "States.Array(" + vpcPath + ")"},
-		map[string]interface{}{"Name": "group-name", "Values": []interface{}{IsolationGroupName}},
-	}
+	return groupFilters(IsolationGroupName, vpcPath)
+}
+
+// groupTags are the tags a workflow-created group carries from creation.
+func groupTags(name, purpose string) []interface{} {
+	return []interface{}{map[string]interface{}{
+		"ResourceType": "security-group",
+		"Tags": []interface{}{
+			map[string]interface{}{"Key": "Name", "Value": name},
+			map[string]interface{}{"Key": PurposeTagKey, "Value": purpose},
+		},
+	}}
+}
+
+// prepareGroups runs once per VPC before any instance is contained: it
+// readies the VPC's all-traffic group and its isolation group, in parallel.
+// Input {"VpcId"}; output {"VpcId", "UntrackGroupId", "IsolationGroupId"}.
+func (b *builder) prepareGroups() sfn.IChainable {
+	both := sfn.NewParallel(b.scope, jsii.String("Prepare VPC Groups"), &sfn.ParallelProps{
+		ResultSelector: &map[string]interface{}{
+			"VpcId.$":            "$[0].VpcId",
+			"IsolationGroupId.$": "$[0].GroupId",
+			"UntrackGroupId.$":   "$[1].GroupId",
+		},
+	})
+	both.AddCatch(sfn.NewFail(b.scope, jsii.String("VPC Group Preparation Failed"), &sfn.FailProps{
+		ErrorPath: jsii.String("$.Failure.Error"),
+		CausePath: jsii.String("$.Failure.Cause"),
+	}), &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	return both.Branch(b.prepareIsolationGroup(), b.prepareUntrackGroup())
 }
 
 // isolationGroupSelector keeps what the workflow checks of the group.
@@ -73,16 +115,10 @@ func (b *builder) prepareIsolationGroup() sfn.IChainable {
 		iamAction: "ec2:CreateSecurityGroup",
 		resources: []string{arn("ec2", "security-group/*"), arn("ec2", "vpc/*")},
 		params: map[string]interface{}{
-			"GroupName":   IsolationGroupName,
-			"Description": IsolationGroupDescription,
-			"VpcId.$":     "$.VpcId",
-			"TagSpecifications": []interface{}{map[string]interface{}{
-				"ResourceType": "security-group",
-				"Tags": []interface{}{
-					map[string]interface{}{"Key": "Name", "Value": IsolationGroupName},
-					map[string]interface{}{"Key": PurposeTagKey, "Value": IsolationPurpose},
-				},
-			}},
+			"GroupName":         IsolationGroupName,
+			"Description":       IsolationGroupDescription,
+			"VpcId.$":           "$.VpcId",
+			"TagSpecifications": groupTags(IsolationGroupName, IsolationPurpose),
 		},
 		catches:   conflict,
 		onFailure: failed,
@@ -96,9 +132,7 @@ func (b *builder) prepareIsolationGroup() sfn.IChainable {
 			"StringEquals": map[string]interface{}{"ec2:CreateAction": "CreateSecurityGroup"},
 		},
 	})
-	isolationOnly := map[string]interface{}{
-		"StringEquals": map[string]interface{}{"aws:ResourceTag/" + PurposeTagKey: IsolationPurpose},
-	}
+	isolationOnly := purposeCondition(IsolationPurpose)
 	revokeEgress := b.call(sdkCall{
 		name:       "Remove Isolation Group Egress Rules",
 		service:    "ec2",
@@ -140,22 +174,155 @@ func (b *builder) prepareIsolationGroup() sfn.IChainable {
 	return find.Next(state)
 }
 
+// purposeCondition limits an IAM statement to groups the workflow created
+// for that purpose.
+func purposeCondition(purpose string) map[string]interface{} {
+	return map[string]interface{}{
+		"StringEquals": map[string]interface{}{"aws:ResourceTag/" + PurposeTagKey: purpose},
+	}
+}
+
+// allTraffic is one all-traffic rule of the all-traffic group.
+type allTraffic struct {
+	direction string // "Ingress" or "Egress"
+	family    string // "IPv4" or "IPv6"
+}
+
+// selector is the JSONPath that lists the rule's CIDR if the group has it.
+func (r allTraffic) selector() string {
+	perms := "IpPermissions"
+	if r.direction == "Egress" {
+		perms = "IpPermissionsEgress"
+	}
+	if r.family == "IPv6" {
+		return "$.SecurityGroups[*]." + perms + "[?(@.IpProtocol == '-1')].Ipv6Ranges[?(@.CidrIpv6 == '::/0')].CidrIpv6"
+	}
+	return "$.SecurityGroups[*]." + perms + "[?(@.IpProtocol == '-1')].IpRanges[?(@.CidrIp == '0.0.0.0/0')].CidrIp"
+}
+
+// permission is the rule as an IpPermissions entry.
+func (r allTraffic) permission() map[string]interface{} {
+	if r.family == "IPv6" {
+		return map[string]interface{}{"IpProtocol": "-1", "Ipv6Ranges": []interface{}{map[string]interface{}{"CidrIpv6": "::/0"}}}
+	}
+	return map[string]interface{}{"IpProtocol": "-1", "IpRanges": []interface{}{map[string]interface{}{"CidrIp": "0.0.0.0/0"}}}
+}
+
+// allTrafficRules are the four rules under which EC2 stops tracking TCP and
+// UDP flows: all traffic in and out, IPv4 and IPv6 (EC2 User Guide,
+// "Security group connection tracking": untracked when all traffic is
+// allowed in one direction and all response traffic in the other).
+var allTrafficRules = []allTraffic{{"Ingress", "IPv4"}, {"Ingress", "IPv6"}, {"Egress", "IPv4"}, {"Egress", "IPv6"}}
+
+// prepareUntrackGroup finds the VPC's all-traffic group or creates it, and
+// adds whichever of the four all-traffic rules it lacks. It ends only when a
+// read shows all four. Input {"VpcId"}; output {"VpcId", "GroupId"}.
+func (b *builder) prepareUntrackGroup() sfn.IChainable {
+	failed := sfn.NewFail(b.scope, jsii.String("All-Traffic Group Preparation Failed"), &sfn.FailProps{
+		ErrorPath: jsii.String("$.Failure.Error"),
+		CausePath: jsii.String("States.Format('Preparing the all-traffic security group of VPC {} failed, before any instance was changed: {}', $.VpcId, $.Failure.Cause)"),
+	})
+	selector := map[string]interface{}{"GroupIds.$": "$.SecurityGroups[*].GroupId"}
+	for _, r := range allTrafficRules {
+		selector[r.direction+r.family+".$"] = r.selector()
+	}
+	read := func(name string) sfn.TaskStateBase {
+		return b.call(sdkCall{
+			name:           name,
+			service:        "ec2",
+			action:         "describeSecurityGroups",
+			iamAction:      "ec2:DescribeSecurityGroups",
+			resources:      []string{"*"},
+			params:         map[string]interface{}{"Filters": groupFilters(UntrackGroupName, "$.VpcId")},
+			resultSelector: selector,
+			resultPath:     "$.Group",
+			onFailure:      failed,
+		})
+	}
+	find := read("Find All-Traffic Group")
+	recheck := read("Recheck All-Traffic Group")
+	ready := b.pass("All-Traffic Group Ready", map[string]interface{}{
+		"VpcId.$":   "$.VpcId",
+		"GroupId.$": "$.Group.GroupIds[0]",
+	}, "")
+	conflict := []catchTo{{errors: []string{"Ec2.Ec2Exception"}, next: recheck, resultPath: "$.Failure"}}
+	create := b.call(sdkCall{
+		name:      "Create All-Traffic Group",
+		service:   "ec2",
+		action:    "createSecurityGroup",
+		iamAction: "ec2:CreateSecurityGroup",
+		resources: []string{arn("ec2", "security-group/*"), arn("ec2", "vpc/*")},
+		params: map[string]interface{}{
+			"GroupName":         UntrackGroupName,
+			"Description":       UntrackGroupDescription,
+			"VpcId.$":           "$.VpcId",
+			"TagSpecifications": groupTags(UntrackGroupName, UntrackPurpose),
+		},
+		catches:   conflict,
+		onFailure: failed,
+	})
+	create.Next(find)
+	state := b.choice("Does The All-Traffic Group Allow Everything?").
+		When(sfn.Condition_IsNotPresent(jsii.String("$.Group.GroupIds[0]")), create, nil)
+	complete := []sfn.Condition{sfn.Condition_IsPresent(jsii.String("$.Group.GroupIds[0]"))}
+	for _, r := range allTrafficRules {
+		add := b.call(sdkCall{
+			name:       "Allow All " + r.family + " " + r.direction,
+			service:    "ec2",
+			action:     "authorizeSecurityGroup" + r.direction,
+			iamAction:  "ec2:AuthorizeSecurityGroup" + r.direction,
+			resources:  []string{arn("ec2", "security-group/*")},
+			conditions: purposeCondition(UntrackPurpose),
+			params: map[string]interface{}{
+				"GroupId.$":     "$.Group.GroupIds[0]",
+				"IpPermissions": []interface{}{r.permission()},
+			},
+			catches:   conflict,
+			onFailure: failed,
+		})
+		add.Next(find)
+		missing := jsii.String("$.Group." + r.direction + r.family + "[0]")
+		state.When(sfn.Condition_IsNotPresent(missing), add, nil)
+		complete = append(complete, sfn.Condition_IsPresent(missing))
+	}
+	state.Otherwise(ready)
+	recheck.Next(b.choice("Is The All-Traffic Group Usable After A Conflict?").
+		When(sfn.Condition_And(complete...), ready, nil).
+		Otherwise(failed))
+	return find.Next(state)
+}
+
 // isolateNetwork moves every ENI of the instance to the isolation group of
-// its VPC, replacing all of its security groups, then reads the ENIs back:
-// every ENI attached to the instance must carry exactly one group, the
-// isolation group. Each ENI's previous groups are kept for the summary.
+// its VPC in two verified phases. First the ENI gets the all-traffic group
+// alone: EC2 stops tracking TCP and UDP flows that all-traffic rules allow
+// both ways, so connections already established lose the tracking that
+// would have let them outlive a rule change. A read confirms it. Then the
+// ENI gets the isolation group alone, which has no rules, and untracked
+// flows stop at once. Finally every ENI attached to the instance must carry
+// exactly the isolation group. Each ENI's previous groups are kept.
 func (b *builder) isolateNetwork() sfn.IChainable {
 	failed := b.stepFailed("Isolate Network")
+	groupOf := func(name, field string) string {
+		return "$.SecurityGroups[?(@.GroupName == '" + name + "')]." + field
+	}
 	find := b.call(sdkCall{
-		name:           "Find VPC Isolation Group",
-		service:        "ec2",
-		action:         "describeSecurityGroups",
-		iamAction:      "ec2:DescribeSecurityGroups",
-		resources:      []string{"*"},
-		params:         map[string]interface{}{"Filters": isolationGroupFilters("$.Instance.VpcId")},
-		resultSelector: isolationGroupSelector,
-		resultPath:     "$.IsolationGroup",
-		onFailure:      failed,
+		name:      "Find VPC Containment Groups",
+		service:   "ec2",
+		action:    "describeSecurityGroups",
+		iamAction: "ec2:DescribeSecurityGroups",
+		resources: []string{"*"},
+		params: map[string]interface{}{"Filters": []interface{}{
+			map[string]interface{}{"Name": "vpc-id", "Values.$": "States.Array($.Instance.VpcId)"},
+			map[string]interface{}{"Name": "group-name", "Values": []interface{}{IsolationGroupName, UntrackGroupName}},
+		}},
+		resultSelector: map[string]interface{}{
+			"GroupIds.$":        groupOf(IsolationGroupName, "GroupId"),
+			"Ingress.$":         groupOf(IsolationGroupName, "IpPermissions[*]"),
+			"Egress.$":          groupOf(IsolationGroupName, "IpPermissionsEgress[*]"),
+			"UntrackGroupIds.$": groupOf(UntrackGroupName, "GroupId"),
+		},
+		resultPath: "$.IsolationGroup",
+		onFailure:  failed,
 	})
 	swap := sfn.NewMap(b.scope, jsii.String("Move Every ENI To The Isolation Group"), &sfn.MapProps{
 		ItemsPath: jsii.String("$.Instance.NetworkInterfaces"),
@@ -163,23 +330,59 @@ func (b *builder) isolateNetwork() sfn.IChainable {
 			"InstanceId.$":         "$.InstanceId",
 			"NetworkInterfaceId.$": "$$.Map.Item.Value.NetworkInterfaceId",
 			"PreviousGroups.$":     "$$.Map.Item.Value.Groups[*].GroupId",
+			"PreviousGroupCount.$": "States.ArrayLength($$.Map.Item.Value.Groups)",
+			"UntrackGroupId.$":     "$.IsolationGroup.UntrackGroupIds[0]",
 			"IsolationGroupId.$":   "$.IsolationGroup.GroupIds[0]",
 		},
 		ResultPath: jsii.String("$.Interfaces"),
 	})
-	moveFailed := b.stepFailed("Isolate ENI")
-	swap.ItemProcessor(b.call(sdkCall{
-		name:      "Isolate ENI",
+	eniFailed := b.stepFailed("Isolate ENI")
+	move := func(name, groupPath string) sfn.TaskStateBase {
+		return b.call(sdkCall{
+			name:      name,
+			service:   "ec2",
+			action:    "modifyNetworkInterfaceAttribute",
+			iamAction: "ec2:ModifyNetworkInterfaceAttribute",
+			resources: []string{arn("ec2", "network-interface/*"), arn("ec2", "security-group/*")},
+			params: map[string]interface{}{
+				"NetworkInterfaceId.$": "$.NetworkInterfaceId",
+				"Groups.$":             "States.Array(" + groupPath + ")",
+			},
+			onFailure: eniFailed,
+		})
+	}
+	untrack := move("Untrack ENI Connections", "$.UntrackGroupId")
+	readENI := b.call(sdkCall{
+		name:      "Confirm ENI On All-Traffic Group",
 		service:   "ec2",
-		action:    "modifyNetworkInterfaceAttribute",
-		iamAction: "ec2:ModifyNetworkInterfaceAttribute",
-		resources: []string{arn("ec2", "network-interface/*"), arn("ec2", "security-group/*")},
-		params: map[string]interface{}{
-			"NetworkInterfaceId.$": "$.NetworkInterfaceId",
-			"Groups.$":             "States.Array($.IsolationGroupId)",
+		action:    "describeNetworkInterfaces",
+		iamAction: "ec2:DescribeNetworkInterfaces",
+		resources: []string{"*"},
+		params:    map[string]interface{}{"NetworkInterfaceIds.$": "States.Array($.NetworkInterfaceId)"},
+		resultSelector: map[string]interface{}{
+			"GroupIds.$":   "$.NetworkInterfaces[0].Groups[*].GroupId",
+			"GroupCount.$": "States.ArrayLength($.NetworkInterfaces[0].Groups)",
 		},
-		onFailure: moveFailed,
-	}), nil)
+		resultPath: "$.UntrackCheck",
+		onFailure:  eniFailed,
+	})
+	isolate := move("Isolate ENI", "$.IsolationGroupId")
+	untracked := b.choice("Is The ENI On The All-Traffic Group?").
+		When(sfn.Condition_And(
+			sfn.Condition_NumberEquals(jsii.String("$.UntrackCheck.GroupCount"), jsii.Number(1)),
+			sfn.Condition_StringEqualsJsonPath(jsii.String("$.UntrackCheck.GroupIds[0]"), jsii.String("$.UntrackGroupId")),
+		), isolate, nil).
+		Otherwise(b.notVerified("ENI Untracking Not Verified", "Containment.UntrackingNotVerified",
+			"ENI {} carries {} instead of only the all-traffic group {}", "$.NetworkInterfaceId", "States.JsonToString($.UntrackCheck.GroupIds)", "$.UntrackGroupId"))
+	// A re-run must not pass an already isolated ENI through the
+	// all-traffic group: it has no tracked flows left to cut.
+	already := b.choice("Is The ENI Already Isolated?").
+		When(sfn.Condition_And(
+			sfn.Condition_NumberEquals(jsii.String("$.PreviousGroupCount"), jsii.Number(1)),
+			sfn.Condition_StringEqualsJsonPath(jsii.String("$.PreviousGroups[0]"), jsii.String("$.IsolationGroupId")),
+		), b.succeed("ENI Already Isolated"), nil).
+		Otherwise(untrack.Next(readENI).Next(untracked))
+	swap.ItemProcessor(already, nil)
 	swap.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
 	confirm := b.call(sdkCall{
 		name:      "Confirm Network Isolation",
@@ -209,13 +412,15 @@ func (b *builder) isolateNetwork() sfn.IChainable {
 		Otherwise(b.notVerified("Network Isolation Not Verified", "Containment.IsolationNotVerified",
 			"after the swap the ENIs carry security groups {}, expected only the isolation group {}",
 			"States.JsonToString($.NetworkCheck.DistinctGroups)", "$.IsolationGroup.GroupIds[0]"))
-	ready := b.choice("Is The VPC Isolation Group Ready?").
+	ready := b.choice("Are The VPC Containment Groups Ready?").
 		When(sfn.Condition_And(
+			sfn.Condition_IsPresent(jsii.String("$.IsolationGroup.UntrackGroupIds[0]")),
 			sfn.Condition_IsPresent(jsii.String("$.IsolationGroup.GroupIds[0]")),
 			sfn.Condition_IsNotPresent(jsii.String("$.IsolationGroup.Egress[0]")),
 			sfn.Condition_IsNotPresent(jsii.String("$.IsolationGroup.Ingress[0]")),
 		), swap.Next(confirm).Next(check), nil).
-		Otherwise(b.notVerified("Isolation Group Not Ready", "Containment.IsolationGroupNotReady",
-			"the isolation group {} of VPC {} is missing or has rules", "States.JsonToString($.IsolationGroup.GroupIds)", "$.Instance.VpcId"))
+		Otherwise(b.notVerified("Containment Groups Not Ready", "Containment.IsolationGroupNotReady",
+			"the isolation group {} of VPC {} is missing or has rules, or its all-traffic group {} is missing",
+			"States.JsonToString($.IsolationGroup.GroupIds)", "$.Instance.VpcId", "States.JsonToString($.IsolationGroup.UntrackGroupIds)"))
 	return find.Next(ready)
 }

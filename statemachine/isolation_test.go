@@ -2,14 +2,17 @@ package statemachine_test
 
 import (
 	"context"
+	"encoding/json"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/essential-ir/essential-ir/internal/emulator"
 	"github.com/essential-ir/essential-ir/internal/scene"
 	"github.com/essential-ir/essential-ir/statemachine"
 )
@@ -103,4 +106,98 @@ func assertNetworkUntouched(t *testing.T, inst *scene.Instance) {
 			t.Errorf("%s: ENI %s carries %v, want unchanged %v", inst.ID, eni, now[eni], want)
 		}
 	}
+}
+
+// eniMoves lists, in history order, each ModifyNetworkInterfaceAttribute
+// the execution scheduled: the ENI and the groups it was given.
+func eniMoves(t *testing.T, ex *emulator.Execution) []eniMove {
+	t.Helper()
+	events, err := emu.History(context.Background(), ex.ARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var moves []eniMove
+	for _, e := range events {
+		d := e.TaskScheduledEventDetails
+		if d == nil || !strings.HasSuffix(aws.ToString(d.Resource), "modifyNetworkInterfaceAttribute") {
+			continue
+		}
+		var m eniMove
+		if err := json.Unmarshal([]byte(aws.ToString(d.Parameters)), &m); err != nil {
+			t.Fatalf("parameters of a scheduled ENI change: %v", err)
+		}
+		moves = append(moves, m)
+	}
+	return moves
+}
+
+// eniMove is the parameters of one ModifyNetworkInterfaceAttribute call.
+type eniMove struct {
+	NetworkInterfaceId string
+	Groups             []string
+}
+
+// assertUntrackedBeforeIsolated: the history shows every ENI of the instance
+// given the all-traffic group alone, then the isolation group alone, in
+// that order; and the VPC's all-traffic group allows all traffic both ways.
+func assertUntrackedBeforeIsolated(t *testing.T, inst *scene.Instance, sum InstanceSummary, ex *emulator.Execution) {
+	t.Helper()
+	untrack := untrackGroup(t, inst.VPCID)
+	phases := map[string][]string{}
+	for _, m := range eniMoves(t, ex) {
+		if len(m.Groups) != 1 {
+			t.Errorf("ENI %s was given %v, want exactly one group per change", m.NetworkInterfaceId, m.Groups)
+			continue
+		}
+		phases[m.NetworkInterfaceId] = append(phases[m.NetworkInterfaceId], m.Groups[0])
+	}
+	previous := map[string][]string{}
+	for _, n := range sum.NetworkInterfaces {
+		previous[n.NetworkInterfaceId] = n.PreviousGroups
+	}
+	for _, eni := range inst.ENIIDs {
+		want := []string{untrack, sum.IsolationGroupId}
+		if reflect.DeepEqual(previous[eni], []string{sum.IsolationGroupId}) {
+			want = nil // already isolated (a re-run): left alone
+		}
+		if !reflect.DeepEqual(phases[eni], want) {
+			t.Errorf("%s: ENI %s went through groups %v, want the all-traffic group then the isolation group %v", inst.ID, eni, phases[eni], want)
+		}
+	}
+}
+
+// untrackGroup returns the VPC's one all-traffic group after checking it
+// allows all traffic in and out, IPv4 and IPv6.
+func untrackGroup(t *testing.T, vpc string) string {
+	t.Helper()
+	out, err := scenes.EC2.DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{
+		Filters: []ec2types.Filter{
+			{Name: aws.String("vpc-id"), Values: []string{vpc}},
+			{Name: aws.String("group-name"), Values: []string{statemachine.UntrackGroupName}},
+		},
+	})
+	if err != nil || len(out.SecurityGroups) != 1 {
+		t.Fatalf("VPC %s: %d all-traffic groups (%v), want 1", vpc, len(out.SecurityGroups), err)
+	}
+	sg := out.SecurityGroups[0]
+	allows := func(perms []ec2types.IpPermission) (v4, v6 bool) {
+		for _, p := range perms {
+			if aws.ToString(p.IpProtocol) != "-1" {
+				continue
+			}
+			for _, r := range p.IpRanges {
+				v4 = v4 || aws.ToString(r.CidrIp) == "0.0.0.0/0"
+			}
+			for _, r := range p.Ipv6Ranges {
+				v6 = v6 || aws.ToString(r.CidrIpv6) == "::/0"
+			}
+		}
+		return v4, v6
+	}
+	in4, in6 := allows(sg.IpPermissions)
+	out4, out6 := allows(sg.IpPermissionsEgress)
+	if !in4 || !in6 || !out4 || !out6 {
+		t.Errorf("all-traffic group %s: all traffic in v4 %v v6 %v, out v4 %v v6 %v; want all true", aws.ToString(sg.GroupId), in4, in6, out4, out6)
+	}
+	return aws.ToString(sg.GroupId)
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,6 +61,48 @@ func setup(e *emulator.Emulator) error {
 	}
 	scenes = scene.New(e.AWSConfig())
 	return nil
+}
+
+// machines holds state machines created for non-default stack parameters,
+// by their parameters.
+var machines sync.Map
+
+// machineWith returns a state machine created from the definition as
+// deployed with the given stack parameters (defaults for the others).
+func machineWith(t *testing.T, params map[string]string) string {
+	t.Helper()
+	var keys []string
+	for k, v := range params {
+		keys = append(keys, k+"="+v)
+	}
+	sort.Strings(keys)
+	key := strings.Join(keys, ",")
+	if arn, ok := machines.Load(key); ok {
+		return arn.(string)
+	}
+	definition, err := template.Definition(synth.Deployment{
+		Partition: "aws", Region: emu.Region(), AccountID: emu.AccountID(), Parameters: params,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "essential-ir-" + strings.NewReplacer("=", "-", ",", "-").Replace(key)
+	arn, err := emu.CreateStateMachine(context.Background(), name, definition)
+	if err != nil {
+		t.Fatalf("create state machine with %s: %v", key, err)
+	}
+	actual, _ := machines.LoadOrStore(key, arn)
+	return actual.(string)
+}
+
+// runOn starts an execution of a given state machine and waits for its end.
+func runOn(t *testing.T, machine, in string) *emulator.Execution {
+	t.Helper()
+	ex, err := emu.RunExecution(context.Background(), machine, in, executionTimeout)
+	if err != nil {
+		t.Fatalf("execution with input %s: %v", in, err)
+	}
+	return ex
 }
 
 // input is the execution input for instance IDs in region.
@@ -123,9 +167,13 @@ type InstanceSummary struct {
 		NetworkInterfaceId string
 		PreviousGroups     []string
 	}
-	DetachedInstanceProfiles     []string
-	DeregisteredFromTargetGroups []string
-	Snapshots                    []struct {
+	DetachedInstanceProfiles             []string
+	CredentialDenyPolicy                 []struct{ RoleName, PolicyName string }
+	DeregisteredFromTargetGroups         []string
+	DeregisteredFromClassicLoadBalancers []string
+	ElasticIps                           []string
+	DisassociatedElasticIps              []string
+	Snapshots                            []struct {
 		VolumeId, SnapshotId, DeletedUnencryptedSnapshotId string
 	}
 }

@@ -20,16 +20,24 @@ type Settings struct {
 	MaxInstances int
 	// SnapshotPollSeconds is the wait between two reads of a pending snapshot.
 	SnapshotPollSeconds int
+	// RevokeCredentials is "true" to deny, on the instance's role, the
+	// credentials already issued to the instance (an inline IAM policy).
+	RevokeCredentials string
+	// DisassociateElasticIPs is "true" to disassociate the instance's
+	// Elastic IPs; by default they are only recorded.
+	DisassociateElasticIPs string
 }
 
 // DefaultSettings are the settings of a default deployment.
 func DefaultSettings() Settings {
 	return Settings{
-		MaxConcurrency:      jsii.Number(5),
-		TagKey:              "SecurityIncidentStatus",
-		TagValue:            "Investigation",
-		MaxInstances:        100,
-		SnapshotPollSeconds: 15,
+		MaxConcurrency:         jsii.Number(5),
+		TagKey:                 "SecurityIncidentStatus",
+		TagValue:               "Investigation",
+		MaxInstances:           100,
+		SnapshotPollSeconds:    15,
+		RevokeCredentials:      "true",
+		DisassociateElasticIPs: "false",
 	}
 }
 
@@ -41,6 +49,10 @@ type Workflow struct {
 	// Statements allow exactly the API calls the definition makes, narrowed
 	// to resources and conditions wherever IAM allows.
 	Statements []awsiam.PolicyStatement
+	// OptionalStatements are the statements of the steps a stack parameter
+	// can turn off, by OptionalCredentialRevocation and
+	// OptionalElasticIPRelease.
+	OptionalStatements map[string][]awsiam.PolicyStatement
 }
 
 // New builds the containment workflow under a new construct named id.
@@ -63,13 +75,13 @@ type Workflow struct {
 func New(scope constructs.Construct, id string, s Settings) *Workflow {
 	b := &builder{scope: constructs.NewConstruct(scope, jsii.String(id)), settings: s}
 
-	prepare := sfn.NewMap(b.scope, jsii.String("Prepare Isolation Groups"), &sfn.MapProps{
+	prepare := sfn.NewMap(b.scope, jsii.String("Prepare Each VPC"), &sfn.MapProps{
 		ItemsPath:    jsii.String("$.Lookup.VpcIds"),
 		ItemSelector: &map[string]interface{}{"VpcId.$": "$$.Map.Item.Value"},
 		ResultPath:   jsii.String("$.IsolationGroups"),
 	})
-	prepare.ItemProcessor(b.prepareIsolationGroup(), nil)
-	prepareFailed := sfn.NewFail(b.scope, jsii.String("Isolation Groups Not Ready"), &sfn.FailProps{
+	prepare.ItemProcessor(b.prepareGroups(), nil)
+	prepareFailed := sfn.NewFail(b.scope, jsii.String("VPC Groups Not Ready"), &sfn.FailProps{
 		ErrorPath: jsii.String("$.Failure.Error"),
 		CausePath: jsii.String("$.Failure.Cause"),
 	})
@@ -82,6 +94,10 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 			"InstanceId.$": "$$.Map.Item.Value",
 			"Region.$":     "$.Region",
 			"IncidentId.$": "$.IncidentId",
+			"Options": map[string]interface{}{
+				"RevokeCredentials":      s.RevokeCredentials,
+				"DisassociateElasticIps": s.DisassociateElasticIPs,
+			},
 		},
 		ResultPath: jsii.String("$.Results"),
 	})
@@ -111,7 +127,14 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 		}))
 
 	definition := b.validateInput(b.findInstances(prepare.Next(each).Next(tally).Next(outcome)))
-	return &Workflow{Definition: definition, Statements: b.PolicyStatements()}
+	return &Workflow{
+		Definition: definition,
+		Statements: b.PolicyStatements(""),
+		OptionalStatements: map[string][]awsiam.PolicyStatement{
+			OptionalCredentialRevocation: b.PolicyStatements(OptionalCredentialRevocation),
+			OptionalElasticIPRelease:     b.PolicyStatements(OptionalElasticIPRelease),
+		},
+	}
 }
 
 // containInstance is the work done for one instance. Input:
@@ -165,14 +188,19 @@ func (b *builder) containInstance() sfn.IChainable {
 
 	isolate := sfn.NewParallel(b.scope, jsii.String("Isolate Instance"), &sfn.ParallelProps{
 		ResultSelector: &map[string]interface{}{
-			"IsolationGroupId.$":    "$[0].IsolationGroup.GroupIds[0]",
-			"NetworkInterfaces.$":   "$[0].Interfaces",
-			"InstanceProfileArns.$": "$[1].Profile.Arns",
-			"TargetGroupArns.$":     "$[2].TargetGroupScan.Pages..TargetGroupArn",
+			"IsolationGroupId.$":        "$[0].IsolationGroup.GroupIds[0]",
+			"NetworkInterfaces.$":       "$[0].Interfaces",
+			"InstanceProfileArns.$":     "$[1].Profile.Arns",
+			"DenyPolicies.$":            "$[1]..Revocation.Policy",
+			"TargetGroupArns.$":         "$[2].TargetGroupScan.Pages..TargetGroupArn",
+			"ClassicLoadBalancers.$":    "$[3].ClassicScan.Pages..LoadBalancerName",
+			"ElasticIps.$":              "$[4].ElasticIps.PublicIps",
+			"ElasticIpsDisassociated.$": "$[4].ElasticIpOutcome.Disassociated",
 		},
 		ResultPath: jsii.String("$.Isolated"),
 	})
-	isolate.Branch(b.isolateNetwork(), b.detachInstanceProfile(), b.deregisterFromTargetGroups())
+	isolate.Branch(b.isolateNetwork(), b.detachInstanceProfile(), b.deregisterFromTargetGroups(),
+		b.deregisterFromClassicLoadBalancers(), b.recordPublicAddresses())
 	catch(isolate)
 
 	evidence := sfn.NewParallel(b.scope, jsii.String("Preserve Evidence"), &sfn.ParallelProps{
@@ -200,15 +228,19 @@ func (b *builder) containInstance() sfn.IChainable {
 			map[string]interface{}{"Key": b.settings.TagKey, "Value": b.settings.TagValue},
 			map[string]interface{}{"Key": IncidentIDTagKey, "Value.$": "$.IncidentId"},
 		},
-		"DetachedFromAutoScalingGroups.$": "$.Secured.AutoScalingGroups",
-		"TerminationProtection.$":         "$.Secured.TerminationProtection",
-		"StopProtection.$":                "$.Secured.StopProtection",
-		"ShutdownBehaviour.$":             "$.Secured.ShutdownBehaviour",
-		"IsolationGroupId.$":              "$.Isolated.IsolationGroupId",
-		"NetworkInterfaces.$":             "$.Isolated.NetworkInterfaces",
-		"DetachedInstanceProfiles.$":      "$.Isolated.InstanceProfileArns",
-		"DeregisteredFromTargetGroups.$":  "$.Isolated.TargetGroupArns",
-		"Snapshots.$":                     "$.Evidence.Snapshots",
+		"DetachedFromAutoScalingGroups.$":        "$.Secured.AutoScalingGroups",
+		"TerminationProtection.$":                "$.Secured.TerminationProtection",
+		"StopProtection.$":                       "$.Secured.StopProtection",
+		"ShutdownBehaviour.$":                    "$.Secured.ShutdownBehaviour",
+		"IsolationGroupId.$":                     "$.Isolated.IsolationGroupId",
+		"NetworkInterfaces.$":                    "$.Isolated.NetworkInterfaces",
+		"DetachedInstanceProfiles.$":             "$.Isolated.InstanceProfileArns",
+		"CredentialDenyPolicy.$":                 "$.Isolated.DenyPolicies",
+		"DeregisteredFromTargetGroups.$":         "$.Isolated.TargetGroupArns",
+		"DeregisteredFromClassicLoadBalancers.$": "$.Isolated.ClassicLoadBalancers",
+		"DisassociatedElasticIps.$":              "$.Isolated.ElasticIpsDisassociated",
+		"ElasticIps.$":                           "$.Isolated.ElasticIps",
+		"Snapshots.$":                            "$.Evidence.Snapshots",
 	}, "")
 	metadata.Next(secure).Next(isolate).Next(evidence).Next(summary)
 	return metadata

@@ -14,7 +14,8 @@ import (
 
 // assertContained checks every post-condition of every containment step in
 // the account, and the instance's summary in the output.
-func assertContained(t *testing.T, inst *scene.Instance, out Output, incident string, desiredBefore int32) {
+func assertContained(t *testing.T, inst *scene.Instance, out Output, ex *emulator.Execution, desiredBefore int32) {
+	incident := incidentID(ex)
 	t.Helper()
 	sum := out.summary(t, inst.ID)
 	if sum.Outcome != "CONTAINED" {
@@ -26,8 +27,12 @@ func assertContained(t *testing.T, inst *scene.Instance, out Output, incident st
 	assertProtected(t, inst, sum)
 	assertVolumesKept(t, inst)
 	assertNetworkIsolated(t, inst, sum)
+	assertUntrackedBeforeIsolated(t, inst, sum, ex)
 	assertProfileDetached(t, inst, sum)
+	assertCredentialsDenied(t, inst, sum)
 	assertDeregistered(t, inst, sum)
+	assertLeftClassicLoadBalancers(t, inst, sum)
+	assertElasticIPsRecorded(t, inst, sum)
 	assertSnapshotsPreserved(t, inst, sum, incident)
 }
 
@@ -41,6 +46,7 @@ func assertUntouched(t *testing.T, inst *scene.Instance) {
 	assertNetworkUntouched(t, inst)
 	assertProfileUntouched(t, inst)
 	assertStillRegistered(t, inst)
+	assertStillBehindClassicLoadBalancer(t, inst)
 	assertNoSnapshots(t, inst)
 }
 
@@ -73,7 +79,7 @@ func TestContainsCompromisedWebServer(t *testing.T) {
 	before := desired(t, inst)
 	ex := run(t, input(emu.Region(), inst.ID))
 	out := mustSucceed(t, ex)
-	assertContained(t, inst, out, incidentID(ex), before)
+	assertContained(t, inst, out, ex, before)
 	if out.IncidentId != incidentID(ex) || len(out.Contained) != 1 || len(out.Failed) != 0 {
 		t.Errorf("output header: incident %q contained %v failed %v", out.IncidentId, out.Contained, out.Failed)
 	}
@@ -85,7 +91,7 @@ func TestContainsBareInstance(t *testing.T) {
 	t.Parallel()
 	inst := build(t, scene.BareInstance())
 	ex := run(t, input(emu.Region(), inst.ID))
-	assertContained(t, inst, mustSucceed(t, ex), incidentID(ex), 0)
+	assertContained(t, inst, mustSucceed(t, ex), ex, 0)
 }
 
 // Several instances in two VPCs in one execution, one ID given twice: each
@@ -117,7 +123,7 @@ func TestContainsFleetAcrossTwoVPCs(t *testing.T) {
 		t.Errorf("output has %d instances, want %d (duplicates removed)", len(out.Instances), len(fleet))
 	}
 	for _, inst := range fleet {
-		assertContained(t, inst, out, incidentID(ex), 0)
+		assertContained(t, inst, out, ex, 0)
 	}
 }
 
@@ -141,8 +147,8 @@ func TestRerunOnContainedInstance(t *testing.T) {
 	for _, eni := range inst.ENIIDs {
 		inst.GroupsByENI[eni] = []string{sum.IsolationGroupId}
 	}
-	inst.AutoScalingGroupName, inst.InstanceProfileARN, inst.TargetGroupARNs = "", "", nil
-	assertContained(t, inst, out, incidentID(second), before)
+	inst.AutoScalingGroupName, inst.InstanceProfileARN, inst.TargetGroupARNs, inst.ClassicLoadBalancerName, inst.RoleName = "", "", nil, "", ""
+	assertContained(t, inst, out, second, before)
 }
 
 // A nonexistent ID next to a real one: the execution fails before anything
@@ -203,7 +209,7 @@ func TestOneFailingInstanceDoesNotAbortTheOthers(t *testing.T) {
 	if len(out.Contained) != 1 || out.Contained[0] != other.ID {
 		t.Errorf("contained %v, want [%s]", out.Contained, other.ID)
 	}
-	assertContained(t, other, out, incidentID(ex), 0)
+	assertContained(t, other, out, ex, 0)
 }
 
 // tallied reads the per-instance outcomes of an execution from the output of

@@ -28,6 +28,8 @@ const (
 	ParamMaxConcurrency   = "MaxConcurrency"
 	ParamTagKey           = "InvestigationTagKey"
 	ParamTagValue         = "InvestigationTagValue"
+	ParamRevoke           = "RevokeInstanceCredentials"
+	ParamElasticIPs       = "DisassociateElasticIps"
 )
 
 // Logical IDs of the main resources, for tests and documentation.
@@ -82,7 +84,23 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		Description:    jsii.String("Tag value that marks instances and snapshots under investigation."),
 	})
 
+	revoke := awscdk.NewCfnParameter(st, jsii.String(ParamRevoke), &awscdk.CfnParameterProps{
+		Type:          jsii.String("String"),
+		Default:       jsii.String("true"),
+		AllowedValues: jsii.Strings("true", "false"),
+		Description: jsii.String("true: deny, with an inline policy on the instance's role, every request signed with credentials issued to the " +
+			"contained instance (other instances sharing the role are unaffected). Needs iam:PutRolePolicy on roles; false removes that permission."),
+	})
+	elasticIPs := awscdk.NewCfnParameter(st, jsii.String(ParamElasticIPs), &awscdk.CfnParameterProps{
+		Type:          jsii.String("String"),
+		Default:       jsii.String("false"),
+		AllowedValues: jsii.Strings("true", "false"),
+		Description:   jsii.String("true: disassociate the instance's Elastic IPs. false (default): only record them, so what was exposed stays visible."),
+	})
+
 	settings := statemachine.DefaultSettings()
+	settings.RevokeCredentials = *revoke.ValueAsString()
+	settings.DisassociateElasticIPs = *elasticIPs.ValueAsString()
 	settings.MaxConcurrency = concurrency.ValueAsNumber()
 	settings.TagKey = *tagKey.ValueAsString()
 	settings.TagValue = *tagValue.ValueAsString()
@@ -101,6 +119,26 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		Statements: &workflow.Statements,
 	})
 	policy.AttachToRole(role)
+	// The permissions of optional steps exist only when their parameter
+	// turns them on.
+	optional := map[string]*awscdk.CfnParameter{
+		statemachine.OptionalCredentialRevocation: &revoke,
+		statemachine.OptionalElasticIPRelease:     &elasticIPs,
+	}
+	var optionalPolicies []awsiam.Policy
+	for _, key := range []string{statemachine.OptionalCredentialRevocation, statemachine.OptionalElasticIPRelease} {
+		statements := workflow.OptionalStatements[key]
+		if len(statements) == 0 {
+			continue
+		}
+		enabled := awscdk.NewCfnCondition(st, jsii.String(key+"Enabled"), &awscdk.CfnConditionProps{
+			Expression: awscdk.Fn_ConditionEquals((*optional[key]).ValueAsString(), jsii.String("true")),
+		})
+		p := awsiam.NewPolicy(st, jsii.String(key+"Policy"), &awsiam.PolicyProps{Statements: &statements})
+		p.AttachToRole(role)
+		p.Node().DefaultChild().(awscdk.CfnResource).CfnOptions().SetCondition(enabled)
+		optionalPolicies = append(optionalPolicies, p)
+	}
 	// Step Functions delivers logs through CloudWatch Logs vended log
 	// delivery and traces to X-Ray; neither API supports resource-level
 	// permissions.
@@ -159,20 +197,22 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		Description: jsii.String("Execution input: the instance IDs to contain and this stack's region."),
 	})
 
-	suppressNagFindings(st, role, policy, delivery, machine)
+	suppressNagFindings(st, role, append(optionalPolicies, policy), delivery, machine)
 	awscdk.Aspects_Of(st).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return st
 }
 
 // suppressNagFindings records, with its reason, each cdk-nag finding the
 // design accepts.
-func suppressNagFindings(st awscdk.Stack, role awsiam.Role, policy, delivery awsiam.Policy, machine sfn.StateMachine) {
-	cdknag.NagSuppressions_AddResourceSuppressions(policy, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("Describe* and other read APIs of EC2, Auto Scaling and ELB do not support resource-level permissions; " +
-			"write actions must reach any instance, ENI, volume, snapshot, Auto Scaling group or target group the responder names, " +
-			"whose IDs are only known at run time. Deletion and rule removal are narrowed by tag conditions."),
-	}}, jsii.Bool(true))
+func suppressNagFindings(st awscdk.Stack, role awsiam.Role, policies []awsiam.Policy, delivery awsiam.Policy, machine sfn.StateMachine) {
+	for _, policy := range policies {
+		cdknag.NagSuppressions_AddResourceSuppressions(policy, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-IAM5"),
+			Reason: jsii.String("Describe* and other read APIs of EC2, Auto Scaling and ELB do not support resource-level permissions; " +
+				"write actions must reach any instance, ENI, volume, snapshot, role, Auto Scaling group or load balancer the responder's " +
+				"instances use, whose IDs are only known at run time. Deletion and rule changes are narrowed by tag conditions."),
+		}}, jsii.Bool(true))
+	}
 	cdknag.NagSuppressions_AddResourceSuppressions(delivery, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("CloudWatch Logs vended log delivery and X-Ray do not support resource-level permissions (Step Functions logging documentation)."),

@@ -491,20 +491,25 @@ func TestIAMMatchesDefinition(t *testing.T) {
 	if tasks == 0 || len(used) == 0 {
 		t.Fatal("the definition has no aws-sdk tasks: the walk is broken")
 	}
+	// The optional steps' policies exist only when their parameter turns
+	// the step on; with every step on, the role allows exactly what the
+	// definition calls.
 	allowed := lowerSet{}
-	for _, s := range policyStatements(t, "ContainmentPolicy") {
-		if s.Effect != "Allow" {
-			t.Errorf("ContainmentPolicy has a %q statement for %v; it should only allow", s.Effect, s.Actions)
-		}
-		for _, a := range s.Actions {
-			allowed.add(a)
+	for _, policy := range []string{"ContainmentPolicy", optionalPolicies[0], optionalPolicies[1]} {
+		for _, s := range policyStatements(t, policy) {
+			if s.Effect != "Allow" {
+				t.Errorf("%s has a %q statement for %v; it should only allow", policy, s.Effect, s.Actions)
+			}
+			for _, a := range s.Actions {
+				allowed.add(a)
+			}
 		}
 	}
 	if missing := used.minus(allowed); len(missing) > 0 {
-		t.Errorf("the definition calls actions ContainmentPolicy does not allow: %v", missing)
+		t.Errorf("the definition calls actions the role's policies do not allow: %v", missing)
 	}
 	if extra := allowed.minus(used); len(extra) > 0 {
-		t.Errorf("ContainmentPolicy allows actions the definition never calls: %v", extra)
+		t.Errorf("the role's policies allow actions the definition never calls: %v", extra)
 	}
 	t.Logf("%d tasks, %d distinct IAM actions", tasks, len(used))
 }
@@ -530,12 +535,31 @@ func TestLoggingAndTracingPolicyIsOnlyDelivery(t *testing.T) {
 	}
 }
 
-func TestRoleHasOnlyItsTwoPolicies(t *testing.T) {
+// optionalPolicies are the construct IDs of the policies of optional steps,
+// each conditioned on its stack parameter.
+var optionalPolicies = []string{"RevokeInstanceCredentialsPolicy", "DisassociateElasticIpsPolicy"}
+
+// Each optional step's policy exists only under the CloudFormation
+// condition that its parameter is "true".
+func TestOptionalPoliciesFollowTheirParameters(t *testing.T) {
+	conditions, _ := template(t).JSON["Conditions"].(map[string]interface{})
+	for _, name := range optionalPolicies {
+		id, body := resource(t, "AWS::IAM::Policy", name)
+		cond, _ := body["Condition"].(string)
+		param := strings.TrimSuffix(name, "Policy")
+		want := map[string]interface{}{"Fn::Equals": []interface{}{map[string]interface{}{"Ref": param}, "true"}}
+		if cond == "" || !jsonEqual(conditions[cond], want) {
+			t.Errorf("policy %s: condition %q = %s, want %s", id, cond, show(conditions[cond]), show(want))
+		}
+	}
+}
+
+func TestRoleHasOnlyItsPolicies(t *testing.T) {
 	roleID, role := resource(t, "AWS::IAM::Role", stack.RoleID)
 	p := props(role)
 	for _, field := range []string{"ManagedPolicyArns", "Policies", "PermissionsBoundary"} {
 		if v, ok := p[field]; ok {
-			t.Errorf("role %s has %s %s; its access must come only from ContainmentPolicy and LoggingAndTracingPolicy", roleID, field, show(v))
+			t.Errorf("role %s has %s %s; its access must come only from its own policies", roleID, field, show(v))
 		}
 	}
 	if got := show(dig(p, "AssumeRolePolicyDocument", "Statement")); !strings.Contains(got, `"Service":"states.amazonaws.com"`) {
@@ -560,6 +584,10 @@ func TestRoleHasOnlyItsTwoPolicies(t *testing.T) {
 	policyID, _ := resource(t, "AWS::IAM::Policy", "ContainmentPolicy")
 	deliveryID, _ := resource(t, "AWS::IAM::Policy", "LoggingAndTracingPolicy")
 	want := []string{policyID, deliveryID}
+	for _, name := range optionalPolicies {
+		id, _ := resource(t, "AWS::IAM::Policy", name)
+		want = append(want, id)
+	}
 	sort.Strings(want)
 	if !reflect.DeepEqual(attached, want) {
 		t.Errorf("policies attached to role %s: %v, want exactly %v", roleID, attached, want)
@@ -568,6 +596,9 @@ func TestRoleHasOnlyItsTwoPolicies(t *testing.T) {
 
 func TestPolicyNarrowing(t *testing.T) {
 	statements := policyStatements(t, "ContainmentPolicy")
+	for _, name := range optionalPolicies {
+		statements = append(statements, policyStatements(t, name)...)
+	}
 	// conditioned checks that an action appears only in statements carrying
 	// the condition operator with the key set to value.
 	conditioned := func(action, operator, key, value string) {
@@ -590,6 +621,8 @@ func TestPolicyNarrowing(t *testing.T) {
 	conditioned("ec2:DeleteSnapshot", "Null", "aws:ResourceTag/SecurityIncidentId", "false")
 	conditioned("ec2:RevokeSecurityGroupEgress", "StringEquals", "aws:ResourceTag/essential-ir:purpose", "isolation")
 	conditioned("ec2:RevokeSecurityGroupIngress", "StringEquals", "aws:ResourceTag/essential-ir:purpose", "isolation")
+	conditioned("ec2:AuthorizeSecurityGroupEgress", "StringEquals", "aws:ResourceTag/essential-ir:purpose", "untrack")
+	conditioned("ec2:AuthorizeSecurityGroupIngress", "StringEquals", "aws:ResourceTag/essential-ir:purpose", "untrack")
 
 	for _, s := range statements {
 		for _, a := range s.Actions {

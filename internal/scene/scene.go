@@ -153,6 +153,15 @@ type InstanceSpec struct {
 	TargetGroups int
 	// ClassicLoadBalancer creates a classic ELB with the instance registered.
 	ClassicLoadBalancer bool
+	// ShutdownTerminates launches the instance with instance-initiated
+	// shutdown behaviour "terminate" (a shutdown from inside deletes it).
+	ShutdownTerminates bool
+	// ElasticIP allocates an Elastic IP and associates it with the instance.
+	ElasticIP bool
+	// SharedInstanceProfileARN associates this existing instance profile
+	// (for example another scene's) instead of creating one; it takes
+	// precedence over InstanceProfile.
+	SharedInstanceProfileARN string
 	// Tags are put on the instance in addition to Name and TagScene.
 	Tags map[string]string
 }
@@ -187,6 +196,9 @@ type Instance struct {
 	TargetGroupARNs, LoadBalancerARNs []string
 	// ClassicLoadBalancerName is empty unless the spec asked for one.
 	ClassicLoadBalancerName string
+	// ElasticIP and ElasticIPAllocationID are empty unless the spec asked
+	// for an Elastic IP.
+	ElasticIP, ElasticIPAllocationID string
 }
 
 // CompromisedWebServer is the realistic case: a production web server with
@@ -202,9 +214,12 @@ func CompromisedWebServer() InstanceSpec {
 			{SizeGiB: 20, Encrypted: true},
 			{SizeGiB: 10},
 		},
-		InstanceProfile:  true,
-		AutoScalingGroup: true,
-		TargetGroups:     2,
+		InstanceProfile:     true,
+		AutoScalingGroup:    true,
+		TargetGroups:        2,
+		ClassicLoadBalancer: true,
+		ShutdownTerminates:  true,
+		ElasticIP:           true,
 		Tags: map[string]string{
 			"Environment": "production",
 			"Role":        "web",
@@ -540,8 +555,9 @@ func (b *Builder) Instance(ctx context.Context, spec InstanceSpec) (*Instance, e
 			DeleteOnTermination: aws.Bool(true),
 			Description:         aws.String("Primary network interface"),
 		}},
-		BlockDeviceMappings: bdms,
-		TagSpecifications:   tagSpecs,
+		BlockDeviceMappings:               bdms,
+		TagSpecifications:                 tagSpecs,
+		InstanceInitiatedShutdownBehavior: shutdownBehavior(spec.ShutdownTerminates),
 		MetadataOptions: &ec2types.InstanceMetadataOptionsRequest{
 			HttpTokens: ec2types.HttpTokensStateOptional, // IMDSv1 left on: realistic for a compromised host
 		},
@@ -588,9 +604,20 @@ func (b *Builder) Instance(ctx context.Context, spec InstanceSpec) (*Instance, e
 		}
 	}
 
-	if spec.InstanceProfile {
+	switch {
+	case spec.SharedInstanceProfileARN != "":
+		inst.InstanceProfileARN = spec.SharedInstanceProfileARN
+		if err := b.associateProfile(ctx, inst); err != nil {
+			return nil, wrap("shared instance profile", err)
+		}
+	case spec.InstanceProfile:
 		if err := b.instanceProfile(ctx, inst, sfx); err != nil {
 			return nil, wrap("instance profile", err)
+		}
+	}
+	if spec.ElasticIP {
+		if err := b.elasticIP(ctx, inst, sfx); err != nil {
+			return nil, wrap("elastic IP", err)
 		}
 	}
 	if spec.AutoScalingGroup {
@@ -721,6 +748,71 @@ const webRolePolicy = `{
   ]
 }`
 
+// shutdownBehavior is the RunInstances value for the spec.
+func shutdownBehavior(terminate bool) ec2types.ShutdownBehavior {
+	if terminate {
+		return ec2types.ShutdownBehaviorTerminate
+	}
+	return ec2types.ShutdownBehaviorStop
+}
+
+// elasticIP allocates an Elastic IP and associates it with the instance.
+func (b *Builder) elasticIP(ctx context.Context, inst *Instance, sfx string) error {
+	ao, err := b.EC2.AllocateAddress(ctx, &ec2.AllocateAddressInput{
+		Domain:            ec2types.DomainTypeVpc,
+		TagSpecifications: ec2Tags(ec2types.ResourceTypeElasticIp, inst.Name+"-eip", sfx, nil),
+	})
+	if err != nil {
+		return fmt.Errorf("allocate Elastic IP: %w", err)
+	}
+	inst.ElasticIP, inst.ElasticIPAllocationID = aws.ToString(ao.PublicIp), aws.ToString(ao.AllocationId)
+	if _, err := b.EC2.AssociateAddress(ctx, &ec2.AssociateAddressInput{
+		AllocationId: ao.AllocationId,
+		InstanceId:   aws.String(inst.ID),
+	}); err != nil {
+		return fmt.Errorf("associate Elastic IP %s: %w", inst.ElasticIP, err)
+	}
+	do, err := b.EC2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{AllocationIds: []string{inst.ElasticIPAllocationID}})
+	if err != nil || len(do.Addresses) != 1 || aws.ToString(do.Addresses[0].InstanceId) != inst.ID {
+		return fmt.Errorf("verify Elastic IP %s on %s: %v", inst.ElasticIP, inst.ID, err)
+	}
+	return nil
+}
+
+// associateProfile associates an existing instance profile and waits until
+// EC2 reports it associated.
+func (b *Builder) associateProfile(ctx context.Context, inst *Instance) error {
+	// On real AWS a new profile takes seconds to become usable by EC2.
+	err := retry(ctx, 10, 2*time.Second, func() error {
+		_, err := b.EC2.AssociateIamInstanceProfile(ctx, &ec2.AssociateIamInstanceProfileInput{
+			IamInstanceProfile: &ec2types.IamInstanceProfileSpecification{Arn: aws.String(inst.InstanceProfileARN)},
+			InstanceId:         aws.String(inst.ID),
+		})
+		var apiErr smithy.APIError
+		if err != nil && !(errors.As(err, &apiErr) && apiErr.ErrorCode() == "InvalidParameterValue") {
+			return permanent{err}
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("associate instance profile %q: %w", inst.InstanceProfileARN, err)
+	}
+	ao, err := b.EC2.DescribeIamInstanceProfileAssociations(ctx, &ec2.DescribeIamInstanceProfileAssociationsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("instance-id"), Values: []string{inst.ID}}},
+	})
+	if err != nil {
+		return fmt.Errorf("verify instance profile association: %w", err)
+	}
+	for _, a := range ao.IamInstanceProfileAssociations {
+		if a.IamInstanceProfile != nil && aws.ToString(a.IamInstanceProfile.Arn) == inst.InstanceProfileARN &&
+			(a.State == ec2types.IamInstanceProfileAssociationStateAssociated ||
+				a.State == ec2types.IamInstanceProfileAssociationStateAssociating) {
+			return nil
+		}
+	}
+	return fmt.Errorf("verify instance profile association: %s not associated with %s", inst.InstanceProfileARN, inst.ID)
+}
+
 func (b *Builder) instanceProfile(ctx context.Context, inst *Instance, sfx string) error {
 	name := inst.Name + "-role"
 	tags := []iamTag{{"Name", name}, {TagScene, sfx}}
@@ -754,35 +846,7 @@ func (b *Builder) instanceProfile(ctx context.Context, inst *Instance, sfx strin
 	}); err != nil {
 		return fmt.Errorf("add role to instance profile %q: %w", name, err)
 	}
-	// On real AWS a new profile takes seconds to become usable by EC2.
-	err = retry(ctx, 10, 2*time.Second, func() error {
-		_, err := b.EC2.AssociateIamInstanceProfile(ctx, &ec2.AssociateIamInstanceProfileInput{
-			IamInstanceProfile: &ec2types.IamInstanceProfileSpecification{Arn: aws.String(inst.InstanceProfileARN)},
-			InstanceId:         aws.String(inst.ID),
-		})
-		var apiErr smithy.APIError
-		if err != nil && !(errors.As(err, &apiErr) && apiErr.ErrorCode() == "InvalidParameterValue") {
-			return permanent{err}
-		}
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("associate instance profile %q: %w", name, err)
-	}
-	ao, err := b.EC2.DescribeIamInstanceProfileAssociations(ctx, &ec2.DescribeIamInstanceProfileAssociationsInput{
-		Filters: []ec2types.Filter{{Name: aws.String("instance-id"), Values: []string{inst.ID}}},
-	})
-	if err != nil {
-		return fmt.Errorf("verify instance profile association: %w", err)
-	}
-	for _, a := range ao.IamInstanceProfileAssociations {
-		if a.IamInstanceProfile != nil && aws.ToString(a.IamInstanceProfile.Arn) == inst.InstanceProfileARN &&
-			(a.State == ec2types.IamInstanceProfileAssociationStateAssociated ||
-				a.State == ec2types.IamInstanceProfileAssociationStateAssociating) {
-			return nil
-		}
-	}
-	return fmt.Errorf("verify instance profile association: %s not associated with %s", inst.InstanceProfileARN, inst.ID)
+	return b.associateProfile(ctx, inst)
 }
 
 type iamTag struct{ k, v string }

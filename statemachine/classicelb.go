@@ -1,0 +1,113 @@
+package statemachine
+
+import (
+	"github.com/aws/jsii-runtime-go"
+
+	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+)
+
+// classicPageSize is the largest page DescribeLoadBalancers (classic) returns.
+const classicPageSize = 400
+
+// deregisterFromClassicLoadBalancers takes the instance out of every classic
+// load balancer that lists it, across all pages of load balancers, then
+// reads each one back. The names of the balancers it was removed from are
+// kept.
+func (b *builder) deregisterFromClassicLoadBalancers() sfn.IChainable {
+	failed := b.stepFailed("Deregister From Classic Load Balancers")
+	selector := map[string]interface{}{
+		"Names.$":       "$.LoadBalancerDescriptions[*].LoadBalancerName",
+		"Members.$":     "$.LoadBalancerDescriptions[*].Instances",
+		"NextMarkers.$": "$..NextMarker",
+	}
+	list := func(name string, params map[string]interface{}) sfn.TaskStateBase {
+		params["PageSize"] = classicPageSize
+		return b.call(sdkCall{
+			name:           name,
+			service:        "elasticloadbalancing",
+			action:         "describeLoadBalancers",
+			iamAction:      "elasticloadbalancing:DescribeLoadBalancers",
+			resources:      []string{"*"},
+			params:         params,
+			resultSelector: selector,
+			resultPath:     "$.ClassicPage",
+			onFailure:      failed,
+		})
+	}
+	start := b.pass("Start Classic Load Balancer Scan", map[string]interface{}{"Pages": []interface{}{}}, "$.ClassicScan")
+	first := list("List Classic Load Balancers", map[string]interface{}{})
+	next := list("List More Classic Load Balancers", map[string]interface{}{"Marker.$": "$.ClassicPage.NextMarkers[0]"})
+	each := sfn.NewMap(b.scope, jsii.String("Check Each Classic Load Balancer"), &sfn.MapProps{
+		ItemsPath:      jsii.String("$.ClassicPage.Names"),
+		MaxConcurrency: jsii.Number(targetGroupConcurrency),
+		ItemSelector: &map[string]interface{}{
+			"InstanceId.$":       "$.InstanceId",
+			"LoadBalancerName.$": "$$.Map.Item.Value",
+			"Members.$":          "States.ArrayGetItem($.ClassicPage.Members, $$.Map.Item.Index)",
+		},
+		ResultSelector: &map[string]interface{}{"Deregistered.$": "$[?(@.Deregistered == true)]"},
+		ResultPath:     jsii.String("$.ClassicResults"),
+	})
+	each.ItemProcessor(b.deregisterFromClassicLoadBalancer(), nil)
+	each.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	record := b.pass("Record Classic Load Balancer Page", map[string]interface{}{
+		"Pages.$": "States.Array($.ClassicScan.Pages, $.ClassicResults.Deregistered)",
+	}, "$.ClassicScan")
+	more := b.choice("Are There More Classic Load Balancers?").
+		When(sfn.Condition_IsPresent(jsii.String("$.ClassicPage.NextMarkers[0]")), next, nil).
+		Otherwise(b.succeed("Classic Load Balancers Checked"))
+	next.Next(each)
+	return start.Next(first).Next(each).Next(record).Next(more)
+}
+
+// deregisterFromClassicLoadBalancer handles one classic load balancer.
+// Input {"InstanceId", "LoadBalancerName", "Members": [{"InstanceId"}]};
+// output {"LoadBalancerName", "Deregistered"}.
+func (b *builder) deregisterFromClassicLoadBalancer() sfn.IChainable {
+	failed := b.stepFailed("Deregister From Classic Load Balancer")
+	member := b.pass("Check Classic Membership", map[string]interface{}{
+		"Member.$": "States.ArrayContains($.Members[*].InstanceId, $.InstanceId)",
+	}, "$.Membership")
+	deregister := b.call(sdkCall{
+		name:      "Deregister From Classic Load Balancer",
+		service:   "elasticloadbalancing",
+		action:    "deregisterInstancesFromLoadBalancer",
+		iamAction: "elasticloadbalancing:DeregisterInstancesFromLoadBalancer",
+		resources: []string{arn("elasticloadbalancing", "loadbalancer/*")},
+		params: map[string]interface{}{
+			"LoadBalancerName.$": "$.LoadBalancerName",
+			"Instances":          []interface{}{map[string]interface{}{"InstanceId.$": "$.InstanceId"}},
+		},
+		onFailure: failed,
+	})
+	confirm := b.call(sdkCall{
+		name:           "Confirm Classic Deregistration",
+		service:        "elasticloadbalancing",
+		action:         "describeLoadBalancers",
+		iamAction:      "elasticloadbalancing:DescribeLoadBalancers",
+		resources:      []string{"*"},
+		params:         map[string]interface{}{"LoadBalancerNames.$": "States.Array($.LoadBalancerName)"},
+		resultSelector: map[string]interface{}{"Members.$": "$.LoadBalancerDescriptions[0].Instances"},
+		resultPath:     "$.ClassicCheck",
+		onFailure:      failed,
+	})
+	still := b.pass("Check Classic Membership After", map[string]interface{}{
+		"Member.$": "States.ArrayContains($.ClassicCheck.Members[*].InstanceId, $.InstanceId)",
+	}, "$.Membership")
+	done := b.pass("Deregistered From Classic Load Balancer", map[string]interface{}{
+		"LoadBalancerName.$": "$.LoadBalancerName",
+		"Deregistered":       true,
+	}, "")
+	notMember := b.pass("Not In This Classic Load Balancer", map[string]interface{}{
+		"LoadBalancerName.$": "$.LoadBalancerName",
+		"Deregistered":       false,
+	}, "")
+	verified := b.choice("Has It Left The Classic Load Balancer?").
+		When(sfn.Condition_BooleanEquals(jsii.String("$.Membership.Member"), jsii.Bool(false)), done, nil).
+		Otherwise(b.notVerified("Classic Deregistration Not Verified", "Containment.ClassicLoadBalancerNotLeft",
+			"the instance is still registered with classic load balancer {}", "$.LoadBalancerName"))
+	return member.Next(b.choice("Is It Behind This Classic Load Balancer?").
+		When(sfn.Condition_BooleanEquals(jsii.String("$.Membership.Member"), jsii.Bool(true)),
+			deregister.Next(confirm).Next(still).Next(verified), nil).
+		Otherwise(notMember))
+}
