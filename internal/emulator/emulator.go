@@ -432,3 +432,7 @@ func (e *Emulator) History(ctx context.Context, executionARN string) ([]sfntypes
 	}
 	return events, nil
 }
+
+// Log returns the last few KiB of the emulator's standard error: moto's
+// tracebacks and the harness's own notes, for a failing test to print.
+func (e *Emulator) Log() string { return e.stderrTail() }

@@ -836,6 +836,39 @@ def patch_copy_snapshot_encrypted():
     EBSBackend.copy_snapshot = copy_snapshot_backend
 
 
+def patch_history_integers():
+    """GetExecutionHistory always answers: every event's integer fields (id,
+    previousEventId, a Map's length, an iteration's index) are integers, as
+    in the Step Functions API reference. moto 5.2.1 sometimes records a
+    non-integer there when Map iterations are aborted by a failing Parallel
+    branch, and its serializer then fails the whole call with HTTP 500. Such
+    a field is dropped and reported on stderr."""
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original = _require(StepFunctionsParserBackend, "get_execution_history")
+    int_fields = {"id", "previousEventId", "index", "length", "timeoutInSeconds", "heartbeatInSeconds"}
+
+    def clean(obj, path):
+        if isinstance(obj, dict):
+            for key in list(obj.keys()):
+                value = obj[key]
+                if key in int_fields and not isinstance(value, int):
+                    sys.stderr.write("emulator: dropped non-integer %s%s=%r from execution history\n" % (path, key, value))
+                    del obj[key]
+                else:
+                    clean(value, path + key + ".")
+        elif isinstance(obj, list):
+            for item in obj:
+                clean(item, path)
+
+    def get_execution_history(self, execution_arn):
+        out = original(self, execution_arn)
+        clean(out, "")
+        return out
+
+    StepFunctionsParserBackend.get_execution_history = get_execution_history
+
+
 PATCHES = [
     patch_enable_execution,
     patch_state_machine_deepcopy,
@@ -855,6 +888,7 @@ PATCHES = [
     patch_eni_groups,
     patch_snapshot_pending,
     patch_copy_snapshot_encrypted,
+    patch_history_integers,
 ]
 
 

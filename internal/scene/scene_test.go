@@ -58,8 +58,17 @@ func TestCompromisedWebServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkWebServer(t, ctx, b, inst)
-	if inst.ClassicLoadBalancerName != "" {
-		t.Errorf("unexpected classic ELB %s", inst.ClassicLoadBalancerName)
+	if inst.ClassicLoadBalancerName == "" {
+		t.Errorf("the compromised web server has no classic ELB")
+	}
+	if inst.ElasticIP == "" || inst.ElasticIPAllocationID == "" {
+		t.Errorf("the compromised web server has no Elastic IP")
+	}
+	attr, err := b.EC2.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{
+		InstanceId: aws.String(inst.ID), Attribute: ec2types.InstanceAttributeNameInstanceInitiatedShutdownBehavior,
+	})
+	if err != nil || aws.ToString(attr.InstanceInitiatedShutdownBehavior.Value) != "terminate" {
+		t.Errorf("shutdown behaviour %v (%v), want terminate", attr, err)
 	}
 }
 
