@@ -16,13 +16,14 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/essential-ir/essential-ir/internal/synth"
 )
 
 // aslDeployment is the account the structural tests resolve the definition
 // for; the structure does not depend on it.
-var aslDeployment = synth.Deployment{Partition: "aws", Region: "us-east-1", AccountID: "123456789012"}
+var aslDeployment = synth.Deployment{Partition: "aws", Region: "us-east-1", AccountID: "123456789012", Placeholders: true}
 
 // aslSDKPrefix starts the Resource of every aws-sdk integration task.
 const aslSDKPrefix = "arn:aws:states:::aws-sdk:"
@@ -36,6 +37,9 @@ var shapeInputTypes = map[string]reflect.Type{
 	"ec2:describeAddresses":                      reflect.TypeOf(ec2.DescribeAddressesInput{}),
 	"ec2:disassociateAddress":                    reflect.TypeOf(ec2.DisassociateAddressInput{}),
 	"ec2:copySnapshot":                           reflect.TypeOf(ec2.CopySnapshotInput{}),
+	"ec2:getConsoleOutput":                       reflect.TypeOf(ec2.GetConsoleOutputInput{}),
+	"s3:headObject":                              reflect.TypeOf(s3.HeadObjectInput{}),
+	"s3:putObject":                               reflect.TypeOf(s3.PutObjectInput{}),
 	"ec2:createSecurityGroup":                    reflect.TypeOf(ec2.CreateSecurityGroupInput{}),
 	"ec2:createSnapshots":                        reflect.TypeOf(ec2.CreateSnapshotsInput{}),
 	"ec2:createTags":                             reflect.TypeOf(ec2.CreateTagsInput{}),

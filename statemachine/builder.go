@@ -127,6 +127,8 @@ func transientErrors(service string) []string {
 		return []string{"ElasticLoadBalancingV2.ElasticLoadBalancingV2Exception", "ElasticLoadBalancingV2.SdkClientException"}
 	case "elasticloadbalancing":
 		return []string{"ElasticLoadBalancing.ElasticLoadBalancingException", "ElasticLoadBalancing.SdkClientException"}
+	case "s3":
+		return []string{"S3.S3Exception", "S3.SdkClientException"}
 	case "iam":
 		return []string{"Iam.IamException", "Iam.ServiceFailureException", "Iam.SdkClientException"}
 	default:

@@ -3,7 +3,6 @@ package statemachine_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"sort"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/essential-ir/essential-ir/internal/deploy"
 	"github.com/essential-ir/essential-ir/internal/emulator"
 	"github.com/essential-ir/essential-ir/internal/scene"
 	"github.com/essential-ir/essential-ir/internal/synth"
@@ -22,6 +22,7 @@ var (
 	emu        *emulator.Emulator
 	template   *synth.Template
 	machineARN string
+	deployed   *deploy.Deployment
 	scenes     *scene.Builder
 )
 
@@ -36,25 +37,21 @@ func TestMain(m *testing.M) {
 	os.Exit(emulator.RunTestMain(m, &emu, setup))
 }
 
-// setup synthesizes the stack and creates its state machine in the emulator
-// from the synthesized definition, unchanged but for resolved references.
+// setup synthesizes the stack and deploys it in the emulator: the evidence
+// key and bucket, and the state machine from the synthesized definition,
+// unchanged but for resolved references.
 func setup(e *emulator.Emulator) error {
 	var err error
 	template, err = synth.Synthesize()
 	if err != nil {
 		return err
 	}
-	definition, err := template.Definition(synth.Deployment{
-		Partition: "aws", Region: e.Region(), AccountID: e.AccountID(),
-	})
+	ctx := context.Background()
+	deployed, err = deploy.Deploy(ctx, e, template, "essential-ir", nil)
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
-	machineARN, err = e.CreateStateMachine(ctx, "essential-ir", definition)
-	if err != nil {
-		return fmt.Errorf("create state machine from the synthesized definition: %w", err)
-	}
+	machineARN = deployed.StateMachineARN
 	polls := pendingPolls
 	if err := e.Configure(ctx, emulator.Config{SnapshotPendingDescribes: &polls}); err != nil {
 		return err
@@ -80,18 +77,12 @@ func machineWith(t *testing.T, params map[string]string) string {
 	if arn, ok := machines.Load(key); ok {
 		return arn.(string)
 	}
-	definition, err := template.Definition(synth.Deployment{
-		Partition: "aws", Region: emu.Region(), AccountID: emu.AccountID(), Parameters: params,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	name := "essential-ir-" + strings.NewReplacer("=", "-", ",", "-").Replace(key)
-	arn, err := emu.CreateStateMachine(context.Background(), name, definition)
+	d, err := deploy.Deploy(context.Background(), emu, template, name, params)
 	if err != nil {
-		t.Fatalf("create state machine with %s: %v", key, err)
+		t.Fatalf("deploy with %s: %v", key, err)
 	}
-	actual, _ := machines.LoadOrStore(key, arn)
+	actual, _ := machines.LoadOrStore(key, d.StateMachineARN)
 	return actual.(string)
 }
 
@@ -175,6 +166,12 @@ type InstanceSummary struct {
 	DisassociatedElasticIps              []string
 	Snapshots                            []struct {
 		VolumeId, SnapshotId, DeletedUnencryptedSnapshotId string
+	}
+	AlreadyPreservedSnapshots []string
+	Record                    []struct {
+		Bucket, ManifestKey, ManifestSha256 string
+		Written                             bool
+		Objects                             []struct{ Object, Sha256, VersionId string }
 	}
 }
 

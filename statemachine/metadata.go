@@ -1,14 +1,20 @@
 package statemachine
 
-import sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+import (
+	"github.com/aws/jsii-runtime-go"
+
+	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+)
 
 // collectMetadata reads the instance once, before any change: the metadata a
-// responder needs (kept compact in the state and the output) and the plan
-// for the other steps (its ENIs, volumes and VPC). The full DescribeInstances
-// response stays in the execution history and the CloudWatch log.
-func (b *builder) collectMetadata(onFailure sfn.IChainable) sfn.TaskStateBase {
+// responder needs (kept compact in the state and the output), the plan for
+// the other steps (its ENIs, volumes and VPC), and the whole item for the
+// pre-incident record. An instance that already carries an incident ID (a
+// re-run) keeps it, so its record and tags stay those of its first
+// containment.
+func (b *builder) collectMetadata(onFailure, next sfn.IChainable) sfn.IChainable {
 	item := "$.Reservations[0].Instances[0]"
-	return b.call(sdkCall{
+	read := b.call(sdkCall{
 		name:      "Collect Instance Metadata",
 		service:   "ec2",
 		action:    "describeInstances",
@@ -27,8 +33,22 @@ func (b *builder) collectMetadata(onFailure sfn.IChainable) sfn.TaskStateBase {
 			"PublicIpAddresses.$":   item + ".NetworkInterfaces[*].Association.PublicIp",
 			"NetworkInterfaces.$":   item + ".NetworkInterfaces",
 			"BlockDeviceMappings.$": item + ".BlockDeviceMappings",
+			"VolumeCount.$":         "States.ArrayLength(" + item + ".BlockDeviceMappings)",
+			// The whole item is the pre-incident record's instance.json.
+			"Item.$":       item,
+			"CapturedAt.$": "$$.State.EnteredTime",
+			// An instance already contained keeps its first incident.
+			"IncidentIds.$": item + ".Tags[?(@.Key == '" + IncidentIDTagKey + "')].Value",
 		},
 		resultPath: "$.Instance",
 		onFailure:  onFailure,
 	})
+	keep := sfn.NewPass(b.scope, jsii.String("Keep Its First Incident ID"), &sfn.PassProps{
+		InputPath:  jsii.String("$.Instance.IncidentIds[0]"),
+		ResultPath: jsii.String("$.IncidentId"),
+	})
+	keep.Next(next)
+	return read.Next(b.choice("Is It Already Under Investigation?").
+		When(sfn.Condition_IsPresent(jsii.String("$.Instance.IncidentIds[0]")), keep, nil).
+		Otherwise(next))
 }

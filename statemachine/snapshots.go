@@ -59,6 +59,17 @@ func (b *builder) snapshotVolumes() sfn.IChainable {
 			"StringEquals": map[string]interface{}{"ec2:CreateAction": []string{"CreateSnapshots", "CopySnapshot"}},
 		},
 	})
+	// EBS uses the evidence key on the workflow's behalf when it copies a
+	// snapshot encrypted (EBS encryption, "Permissions for IAM users"); the
+	// grant it creates is only for AWS resources.
+	for _, action := range []string{"kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"} {
+		b.access = append(b.access, Access{Action: action, Resources: []string{b.settings.EvidenceKeyArn}})
+	}
+	b.access = append(b.access, Access{
+		Action:     "kms:CreateGrant",
+		Resources:  []string{b.settings.EvidenceKeyArn},
+		Conditions: map[string]interface{}{"Bool": map[string]interface{}{"kms:GrantIsForAWSResource": "true"}},
+	})
 	each := sfn.NewMap(b.scope, jsii.String("Secure Each Snapshot"), &sfn.MapProps{
 		ItemsPath:      jsii.String("$.Created.Snapshots"),
 		MaxConcurrency: jsii.Number(snapshotConcurrency),
@@ -69,14 +80,44 @@ func (b *builder) snapshotVolumes() sfn.IChainable {
 			"SnapshotId.$": "$$.Map.Item.Value.SnapshotId",
 			"VolumeId.$":   "$$.Map.Item.Value.VolumeId",
 			"Encrypted.$":  "$$.Map.Item.Value.Encrypted",
+			"Options.$":    "$.Options",
 		},
 		ResultPath: jsii.String("$.Snapshots"),
 	})
 	each.ItemProcessor(b.secureSnapshot(), nil)
 	each.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	// A re-run does not snapshot again an instance whose every volume
+	// already has a secured snapshot for its incident: no duplicates.
+	existing := b.call(sdkCall{
+		name:      "Find Existing Evidence Snapshots",
+		service:   "ec2",
+		action:    "describeSnapshots",
+		iamAction: "ec2:DescribeSnapshots",
+		resources: []string{"*"},
+		params: map[string]interface{}{
+			"OwnerIds": []interface{}{"self"},
+			"Filters": []interface{}{
+				map[string]interface{}{"Name": "tag:" + InstanceIDTagKey, "Values.$": "States.Array($.InstanceId)"},
+				map[string]interface{}{"Name": "tag:" + IncidentIDTagKey, "Values.$": "States.Array($.IncidentId)"},
+				map[string]interface{}{"Name": "encrypted", "Values": []interface{}{"true"}},
+				map[string]interface{}{"Name": "status", "Values": []interface{}{"completed"}},
+			},
+		},
+		resultSelector: map[string]interface{}{
+			"SnapshotIds.$": "$.Snapshots[*].SnapshotId",
+			"VolumeCount.$": "States.ArrayLength(States.ArrayUnique($.Snapshots[*].Tags[?(@.Key == '" + VolumeIDTagKey + "')].Value))",
+		},
+		resultPath: "$.ExistingEvidence",
+		onFailure:  failed,
+	})
+	none := b.pass("No New Snapshots", map[string]interface{}{"Taken": []interface{}{}}, "$.Snapshots")
+	taken := b.pass("Volumes Snapshotted", map[string]interface{}{"Taken.$": "$.Snapshots"}, "$.Snapshots")
+	decide := b.choice("Are Its Volumes Already Preserved?").
+		When(sfn.Condition_NumberEqualsJsonPath(jsii.String("$.ExistingEvidence.VolumeCount"), jsii.String("$.Instance.VolumeCount")), none, nil).
+		Otherwise(create.Next(each).Next(taken))
 	return b.choice("Does It Have Volumes To Snapshot?").
-		When(sfn.Condition_IsPresent(jsii.String("$.Instance.BlockDeviceMappings[0]")), create.Next(each).Next(b.succeed("Volumes Snapshotted")), nil).
-		Otherwise(b.succeed("No Volumes To Snapshot"))
+		When(sfn.Condition_IsPresent(jsii.String("$.Instance.BlockDeviceMappings[0]")), existing.Next(decide), nil).
+		Otherwise(b.pass("No Volumes To Snapshot", map[string]interface{}{"Taken": []interface{}{}}, "$.Snapshots"))
 }
 
 // evidenceTags are the tags of every evidence snapshot; extra adds more.
@@ -161,6 +202,7 @@ func (b *builder) secureSnapshot() sfn.IChainable {
 			"SourceSnapshotId.$": "$.SnapshotId",
 			"SourceRegion.$":     "$.Region",
 			"Encrypted":          true,
+			"KmsKeyId":           b.settings.EvidenceKeyArn,
 			"Description.$":      "States.Format('essential-ir evidence: incident {}, instance {}, volume {}, encrypted copy of {}', $.IncidentId, $.InstanceId, $.VolumeId, $.SnapshotId)",
 			"TagSpecifications": []interface{}{map[string]interface{}{
 				"ResourceType": "snapshot",
@@ -202,7 +244,9 @@ func (b *builder) waitForSnapshot(what, idPath string, failed sfn.IChainable, ne
 		resultPath: "$.SnapshotCheck",
 		onFailure:  failed,
 	})
-	pause := b.wait("Wait For "+what, b.settings.SnapshotPollSeconds)
+	pause := sfn.NewWait(b.scope, jsii.String("Wait For "+what), &sfn.WaitProps{
+		Time: sfn.WaitTime_SecondsPath(jsii.String("$.Options.SnapshotPollSeconds")),
+	})
 	complete := sfn.Condition_StringEquals(jsii.String("$.SnapshotCheck.State"), jsii.String("completed"))
 	verified := sfn.Condition_And(
 		sfn.Condition_IsPresent(jsii.String("$.SnapshotCheck.StatusTag[0]")),

@@ -19,7 +19,11 @@ type Settings struct {
 	// MaxInstances is the most instances one execution accepts.
 	MaxInstances int
 	// SnapshotPollSeconds is the wait between two reads of a pending snapshot.
-	SnapshotPollSeconds int
+	SnapshotPollSeconds *float64
+	// EvidenceBucket is the name of the bucket the pre-incident records go to.
+	EvidenceBucket string
+	// EvidenceKeyArn is the KMS key that encrypts snapshot copies.
+	EvidenceKeyArn string
 	// RevokeCredentials is "true" to deny, on the instance's role, the
 	// credentials already issued to the instance (an inline IAM policy).
 	RevokeCredentials string
@@ -35,7 +39,9 @@ func DefaultSettings() Settings {
 		TagKey:                 "SecurityIncidentStatus",
 		TagValue:               "Investigation",
 		MaxInstances:           100,
-		SnapshotPollSeconds:    15,
+		SnapshotPollSeconds:    jsii.Number(15),
+		EvidenceBucket:         "essential-ir-evidence",
+		EvidenceKeyArn:         "alias/essential-ir-evidence",
 		RevokeCredentials:      "true",
 		DisassociateElasticIPs: "false",
 	}
@@ -97,6 +103,7 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 			"Options": map[string]interface{}{
 				"RevokeCredentials":      s.RevokeCredentials,
 				"DisassociateElasticIps": s.DisassociateElasticIPs,
+				"SnapshotPollSeconds":    s.SnapshotPollSeconds,
 			},
 		},
 		ResultPath: jsii.String("$.Results"),
@@ -159,7 +166,6 @@ func (b *builder) containInstance() sfn.IChainable {
 		"Error.$":      "$.Failure.Error",
 		"Cause.$":      "States.Format('Collect Instance Metadata failed for instance {}: {}', $.InstanceId, $.Failure.Cause)",
 	}, "")
-	metadata := b.collectMetadata(metadataFailed)
 
 	secure := sfn.NewParallel(b.scope, jsii.String("Secure Instance"), &sfn.ParallelProps{
 		ResultSelector: &map[string]interface{}{
@@ -196,16 +202,21 @@ func (b *builder) containInstance() sfn.IChainable {
 			"ClassicLoadBalancers.$":    "$[3].ClassicScan.Pages..LoadBalancerName",
 			"ElasticIps.$":              "$[4].ElasticIps.PublicIps",
 			"ElasticIpsDisassociated.$": "$[4].ElasticIpOutcome.Disassociated",
+			"Record.$":                  "$[5]..RecordResult",
+			"RecordFailure.$":           "$[5]..RecordFailure",
 		},
 		ResultPath: jsii.String("$.Isolated"),
 	})
 	isolate.Branch(b.isolateNetwork(), b.detachInstanceProfile(), b.deregisterFromTargetGroups(),
-		b.deregisterFromClassicLoadBalancers(), b.recordPublicAddresses())
+		b.deregisterFromClassicLoadBalancers(), b.recordPublicAddresses(), b.recordPreIncidentState())
 	catch(isolate)
 
 	evidence := sfn.NewParallel(b.scope, jsii.String("Preserve Evidence"), &sfn.ParallelProps{
-		ResultSelector: &map[string]interface{}{"Snapshots.$": "$[0].Snapshots"},
-		ResultPath:     jsii.String("$.Evidence"),
+		ResultSelector: &map[string]interface{}{
+			"Snapshots.$":         "$[0].Snapshots.Taken",
+			"ExistingSnapshots.$": "$[0]..ExistingEvidence.SnapshotIds[*]",
+		},
+		ResultPath: jsii.String("$.Evidence"),
 	})
 	evidence.Branch(b.snapshotVolumes())
 	catch(evidence)
@@ -241,7 +252,18 @@ func (b *builder) containInstance() sfn.IChainable {
 		"DisassociatedElasticIps.$":              "$.Isolated.ElasticIpsDisassociated",
 		"ElasticIps.$":                           "$.Isolated.ElasticIps",
 		"Snapshots.$":                            "$.Evidence.Snapshots",
+		"AlreadyPreservedSnapshots.$":            "$.Evidence.ExistingSnapshots",
+		"Record.$":                               "$.Isolated.Record",
 	}, "")
-	metadata.Next(secure).Next(isolate).Next(evidence).Next(summary)
-	return metadata
+	recordFailed := b.pass("Record Failure After Containment", map[string]interface{}{
+		"InstanceId.$": "$.InstanceId",
+		"Outcome":      "FAILED",
+		"Error.$":      "$.Isolated.RecordFailure[0].Error",
+		"Cause.$":      "States.Format('{} (the instance itself was contained)', $.Isolated.RecordFailure[0].Cause)",
+	}, "")
+	recorded := b.choice("Was The Record Written?").
+		When(sfn.Condition_IsPresent(jsii.String("$.Isolated.RecordFailure[0]")), recordFailed, nil).
+		Otherwise(summary)
+	secure.Next(isolate).Next(evidence).Next(recorded)
+	return b.collectMetadata(metadataFailed, secure)
 }

@@ -34,6 +34,7 @@ func assertContained(t *testing.T, inst *scene.Instance, out Output, ex *emulato
 	assertLeftClassicLoadBalancers(t, inst, sum)
 	assertElasticIPsRecorded(t, inst, sum)
 	assertSnapshotsPreserved(t, inst, sum, incident)
+	assertRecordWritten(t, inst, sum, incident)
 }
 
 // assertUntouched checks that the workflow changed nothing on the instance.
@@ -128,27 +129,49 @@ func TestContainsFleetAcrossTwoVPCs(t *testing.T) {
 }
 
 // Running the workflow again on an instance it already contained succeeds
-// and creates no second isolation group; the instance stays contained.
+// and changes nothing more: the instance keeps its first incident ID, no
+// second isolation group, no new snapshots, the pre-incident record is left
+// exactly as the first run wrote it.
 func TestRerunOnContainedInstance(t *testing.T) {
 	t.Parallel()
 	inst := build(t, scene.CompromisedWebServer())
 	before := desired(t, inst)
 	first := run(t, input(emu.Region(), inst.ID))
-	mustSucceed(t, first)
+	firstOut := mustSucceed(t, first)
+	assertContained(t, inst, firstOut, first, before)
+	incident := incidentID(first)
+	firstSum := firstOut.summary(t, inst.ID)
+	manifestBefore := assertRecordWritten(t, inst, firstSum, incident)
+
 	second := run(t, input(emu.Region(), inst.ID))
-	out := mustSucceed(t, second)
-	sum := out.summary(t, inst.ID)
-	if len(sum.DetachedFromAutoScalingGroups)+len(sum.DetachedInstanceProfiles)+len(sum.DeregisteredFromTargetGroups) != 0 {
-		t.Errorf("re-run reports detaching again: %+v", sum)
+	sum := mustSucceed(t, second).summary(t, inst.ID)
+	if n := len(sum.DetachedFromAutoScalingGroups) + len(sum.DetachedInstanceProfiles) + len(sum.DeregisteredFromTargetGroups) +
+		len(sum.DeregisteredFromClassicLoadBalancers) + len(sum.Snapshots); n != 0 {
+		t.Errorf("re-run reports %d changes again: %+v", n, sum)
 	}
-	// The re-run's "previous groups" are the isolation group itself; the
-	// original groups are in the first execution's output.
-	inst.GroupsByENI = map[string][]string{}
-	for _, eni := range inst.ENIIDs {
-		inst.GroupsByENI[eni] = []string{sum.IsolationGroupId}
+	if len(sum.AlreadyPreservedSnapshots) != len(inst.VolumeIDs) {
+		t.Errorf("re-run reports %d already preserved snapshots, want %d", len(sum.AlreadyPreservedSnapshots), len(inst.VolumeIDs))
 	}
-	inst.AutoScalingGroupName, inst.InstanceProfileARN, inst.TargetGroupARNs, inst.ClassicLoadBalancerName, inst.RoleName = "", "", nil, "", ""
-	assertContained(t, inst, out, second, before)
+	if len(sum.Record) != 1 || sum.Record[0].Written {
+		t.Errorf("re-run record %+v, want the first run's record kept (Written false)", sum.Record)
+	}
+	// The account is as the first run left it, under the first incident.
+	assertTagged(t, inst, incident)
+	assertSnapshotsPreserved(t, inst, firstSum, incident)
+	if manifestAfter := assertRecordWritten(t, inst, InstanceSummary{Record: sum.Record}, incident); string(manifestAfter) != string(manifestBefore) {
+		t.Errorf("the re-run changed the record's manifest")
+	}
+	if groups := isolationGroups(t, inst.VPCID); len(groups) != 1 {
+		t.Errorf("VPC %s has %d isolation groups after a re-run, want 1", inst.VPCID, len(groups))
+	}
+	for eni, ids := range eniGroups(t, inst.ID) {
+		if len(ids) != 1 || ids[0] != firstSum.IsolationGroupId {
+			t.Errorf("after the re-run ENI %s carries %v, want only %s", eni, ids, firstSum.IsolationGroupId)
+		}
+	}
+	if moves := eniMoves(t, second); len(moves) != 0 {
+		t.Errorf("the re-run moved ENIs again: %+v", moves)
+	}
 }
 
 // A nonexistent ID next to a real one: the execution fails before anything

@@ -34,6 +34,7 @@ import (
 
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/essential-ir/essential-ir/internal/deploy"
 	"github.com/essential-ir/essential-ir/internal/emulator"
 	"github.com/essential-ir/essential-ir/internal/inspect"
 	"github.com/essential-ir/essential-ir/internal/scene"
@@ -281,8 +282,8 @@ func (d *demo) run(ctx context.Context) (string, error) {
 // region would run.
 func createStateMachine(ctx context.Context, emu *emulator.Emulator) (string, error) {
 	type result struct {
-		definition string
-		err        error
+		arn string
+		err error
 	}
 	done := make(chan result, 1)
 	go func() {
@@ -291,14 +292,14 @@ func createStateMachine(ctx context.Context, emu *emulator.Emulator) (string, er
 			done <- result{err: fmt.Errorf("synthesize stack: %w", err)}
 			return
 		}
-		def, err := tpl.Definition(synth.Deployment{Partition: "aws", Region: emu.Region(), AccountID: emu.AccountID()})
-		if err != nil {
-			done <- result{err: fmt.Errorf("resolve state machine definition: %w", err)}
-			return
-		}
 		// The jsii kernel (a node process) is not needed after synthesis.
 		jsii.Close()
-		done <- result{definition: def}
+		d, err := deploy.Deploy(ctx, emu, tpl, stateMachineName, nil)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		done <- result{arn: d.StateMachineARN}
 	}()
 	var r result
 	select {
@@ -306,18 +307,11 @@ func createStateMachine(ctx context.Context, emu *emulator.Emulator) (string, er
 	case <-ctx.Done():
 		return "", fmt.Errorf("synthesize stack: %w", ctx.Err())
 	}
-	if r.err != nil {
-		return "", r.err
-	}
-	arn, err := emu.CreateStateMachine(ctx, stateMachineName, r.definition)
-	if err != nil {
-		return "", fmt.Errorf("create state machine from the synthesized definition: %w", err)
-	}
-	return arn, nil
+	return r.arn, r.err
 }
 
 // sceneDescription says what each compromised web server is made of.
-const sceneDescription = "3 ENIs, 3 volumes (1 encrypted), instance profile, Auto Scaling group, 2 target groups behind 2 ALBs"
+const sceneDescription = "3 ENIs, 3 volumes (1 encrypted), instance profile, Auto Scaling group, 2 target groups behind 2 ALBs, a classic ELB, an Elastic IP"
 
 // buildScene builds the compromised web servers: one in its own VPC, or
 // several in one shared VPC.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/essential-ir/essential-ir/internal/deploy"
 	"github.com/essential-ir/essential-ir/internal/emulator"
 	"github.com/essential-ir/essential-ir/internal/synth"
 )
@@ -48,13 +49,12 @@ func run(noMachine bool) error {
 		if err != nil {
 			return err
 		}
-		def, err := tpl.Definition(synth.Deployment{Partition: "aws", Region: emu.Region(), AccountID: emu.AccountID()})
+		d, err := deploy.Deploy(ctx, emu, tpl, "essential-ir", nil)
 		if err != nil {
 			return err
 		}
-		if arn, err = emu.CreateStateMachine(ctx, "essential-ir", def); err != nil {
-			return err
-		}
+		arn = d.StateMachineARN
+		fmt.Printf("Evidence bucket: %s\n", d.Bucket)
 	}
 	fmt.Printf(`Emulated AWS account %s in %s is running. In another shell:
 

@@ -6,7 +6,9 @@ package stack
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -30,6 +32,9 @@ const (
 	ParamTagValue         = "InvestigationTagValue"
 	ParamRevoke           = "RevokeInstanceCredentials"
 	ParamElasticIPs       = "DisassociateElasticIps"
+	ParamEvidenceBucket   = "EvidenceBucketName"
+	ParamRetentionDays    = "EvidenceRetentionDays"
+	ParamSnapshotPoll     = "SnapshotPollSeconds"
 )
 
 // Logical IDs of the main resources, for tests and documentation.
@@ -37,6 +42,8 @@ const (
 	StateMachineID = "ContainmentStateMachine"
 	RoleID         = "ContainmentRole"
 	LogGroupID     = "ContainmentLogs"
+	BucketID       = "EvidenceBucket"
+	KeyID          = "EvidenceKey"
 )
 
 // LogRetention is how long execution logs, which hold the evidence the
@@ -98,7 +105,30 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		Description:   jsii.String("true: disassociate the instance's Elastic IPs. false (default): only record them, so what was exposed stays visible."),
 	})
 
+	bucketParam := awscdk.NewCfnParameter(st, jsii.String(ParamEvidenceBucket), &awscdk.CfnParameterProps{
+		Type:        jsii.String("String"),
+		Default:     jsii.String(""),
+		Description: jsii.String("Existing evidence bucket (versioning and Object Lock on). Empty: the stack creates one."),
+	})
+	retention := awscdk.NewCfnParameter(st, jsii.String(ParamRetentionDays), &awscdk.CfnParameterProps{
+		Type:        jsii.String("Number"),
+		Default:     jsii.Number(365),
+		MinValue:    jsii.Number(1),
+		Description: jsii.String("Object Lock default retention (GOVERNANCE mode), in days, of the evidence bucket the stack creates."),
+	})
+	poll := awscdk.NewCfnParameter(st, jsii.String(ParamSnapshotPoll), &awscdk.CfnParameterProps{
+		Type:        jsii.String("Number"),
+		Default:     jsii.Number(15),
+		MinValue:    jsii.Number(1),
+		MaxValue:    jsii.Number(3600),
+		Description: jsii.String("Seconds between two reads of a snapshot that is not complete yet."),
+	})
+	key, bucketName := evidenceStore(st, bucketParam, retention)
+
 	settings := statemachine.DefaultSettings()
+	settings.EvidenceBucket = *bucketName
+	settings.EvidenceKeyArn = *key.KeyArn()
+	settings.SnapshotPollSeconds = poll.ValueAsNumber()
 	settings.RevokeCredentials = *revoke.ValueAsString()
 	settings.DisassociateElasticIPs = *elasticIPs.ValueAsString()
 	settings.MaxConcurrency = concurrency.ValueAsNumber()
@@ -192,6 +222,11 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		}),
 		Description: jsii.String("Open the state machine in the Step Functions console and choose Start execution."),
 	})
+	awscdk.NewCfnOutput(st, jsii.String("EvidenceBucketOutput"), &awscdk.CfnOutputProps{
+		Key:         jsii.String("EvidenceBucket"),
+		Value:       bucketName,
+		Description: jsii.String("Where each instance's pre-incident record and containment summary are written, under <incident-id>/<instance-id>/."),
+	})
 	awscdk.NewCfnOutput(st, jsii.String("SampleInput"), &awscdk.CfnOutputProps{
 		Value:       awscdk.Fn_Sub(jsii.String(`{"InstanceIds": ["i-0123456789abcdef0"], "Region": "${AWS::Region}"}`), nil),
 		Description: jsii.String("Execution input: the instance IDs to contain and this stack's region."),
@@ -226,4 +261,50 @@ func suppressNagFindings(st awscdk.Stack, role awsiam.Role, policies []awsiam.Po
 // logicalID is the CloudFormation logical ID of a construct's resource.
 func logicalID(st awscdk.Stack, c constructs.IConstruct) *string {
 	return st.GetLogicalId(c.Node().DefaultChild().(awscdk.CfnElement))
+}
+
+// evidenceStore creates the customer-managed KMS key that encrypts
+// evidence (snapshot copies and record objects) and, unless an existing
+// bucket is named, the evidence bucket: versioned, Object Lock with default
+// GOVERNANCE retention, SSE-KMS with that key, TLS only, no public access.
+// It returns the key and the name of the bucket in use.
+func evidenceStore(st awscdk.Stack, bucketParam, retention awscdk.CfnParameter) (awskms.Key, *string) {
+	key := awskms.NewKey(st, jsii.String(KeyID), &awskms.KeyProps{
+		Description:       jsii.String("essential-ir evidence: encrypted snapshot copies and the evidence bucket. To hand evidence to a forensic account, add it as a key user."),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		Alias:             jsii.String("alias/essential-ir-evidence"),
+	})
+	create := awscdk.NewCfnCondition(st, jsii.String("CreateEvidenceBucket"), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionEquals(bucketParam.ValueAsString(), jsii.String("")),
+	})
+	bucket := awss3.NewBucket(st, jsii.String(BucketID), &awss3.BucketProps{
+		Versioned:         jsii.Bool(true),
+		ObjectLockEnabled: jsii.Bool(true),
+		Encryption:        awss3.BucketEncryption_KMS,
+		EncryptionKey:     key,
+		BucketKeyEnabled:  jsii.Bool(true),
+		EnforceSSL:        jsii.Bool(true),
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	cfnBucket := bucket.Node().DefaultChild().(awss3.CfnBucket)
+	cfnBucket.CfnOptions().SetCondition(create)
+	cfnBucket.AddPropertyOverride(jsii.String("ObjectLockConfiguration"), map[string]interface{}{
+		"ObjectLockEnabled": "Enabled",
+		"Rule": map[string]interface{}{"DefaultRetention": map[string]interface{}{
+			"Mode": "GOVERNANCE",
+			"Days": retention.ValueAsNumber(),
+		}},
+	})
+	if policy := bucket.Policy(); policy != nil {
+		policy.Node().DefaultChild().(awscdk.CfnResource).CfnOptions().SetCondition(create)
+	}
+	name := awscdk.Fn_ConditionIf(create.LogicalId(), bucket.BucketName(), bucketParam.ValueAsString()).ToString()
+	cdknag.NagSuppressions_AddResourceSuppressions(bucket, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-S1"),
+		Reason: jsii.String("Evidence objects are write-once (Object Lock, conditional writes) and every write is in the execution history and CloudTrail; a second access-log bucket would hold no additional evidence."),
+	}}, jsii.Bool(true))
+	return key, name
 }

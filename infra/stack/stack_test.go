@@ -32,7 +32,7 @@ var (
 )
 
 // deployment is the account the definition is resolved for.
-var deployment = synth.Deployment{Partition: "aws", Region: "us-east-1", AccountID: "123456789012"}
+var deployment = synth.Deployment{Partition: "aws", Region: "us-east-1", AccountID: "123456789012", Placeholders: true}
 
 // template returns the shared synthesized template, synthesizing it on first
 // use.
@@ -349,10 +349,28 @@ func iamAction(resource string) (string, error) {
 		return "", fmt.Errorf("resource %q is not aws-sdk:<service>:<action>", resource)
 	}
 	service, action := parts[0], parts[1]
+	if a, ok := iamActionExceptions[service+":"+action]; ok {
+		return a, nil
+	}
 	if p, ok := iamPrefixes[service]; ok {
 		service = p
 	}
 	return service + ":" + strings.ToUpper(action[:1]) + action[1:], nil
+}
+
+// iamActionExceptions are API operations whose IAM action has another name
+// (Service Authorization Reference).
+var iamActionExceptions = map[string]string{
+	"s3:headObject": "s3:GetObject",
+}
+
+// impliedActions are allowed although no task calls them: services call
+// them with the workflow's credentials on its behalf. EBS uses the evidence
+// key to encrypt a snapshot copy (EBS encryption, "Permissions for IAM
+// users"); S3 uses it to encrypt each evidence object (SSE-KMS).
+var impliedActions = []string{
+	"kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext",
+	"kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
 }
 
 func TestIAMAction(t *testing.T) {
@@ -379,8 +397,9 @@ type statement struct {
 	Condition map[string]interface{}
 }
 
-// render writes a CloudFormation string value (a literal, a Ref or an
-// Fn::Join of those) as one string, Refs as ${Name}.
+// render writes a CloudFormation string value (a literal, a Ref, an
+// Fn::GetAtt, an Fn::If or an Fn::Join of those) as one string: Refs as
+// ${Name}, attributes as ${Name.Attribute}, Fn::If as its first choice.
 func render(v interface{}) (string, error) {
 	switch x := v.(type) {
 	case string:
@@ -388,6 +407,12 @@ func render(v interface{}) (string, error) {
 	case map[string]interface{}:
 		if ref, ok := x["Ref"].(string); ok {
 			return "${" + ref + "}", nil
+		}
+		if att, ok := x["Fn::GetAtt"].([]interface{}); ok && len(att) == 2 {
+			return fmt.Sprintf("${%v.%v}", att[0], att[1]), nil
+		}
+		if cond, ok := x["Fn::If"].([]interface{}); ok && len(cond) == 3 {
+			return render(cond[1])
 		}
 		if join, ok := x["Fn::Join"].([]interface{}); ok && len(join) == 2 {
 			sep, _ := join[0].(string)
@@ -507,6 +532,12 @@ func TestIAMMatchesDefinition(t *testing.T) {
 	}
 	if missing := used.minus(allowed); len(missing) > 0 {
 		t.Errorf("the definition calls actions the role's policies do not allow: %v", missing)
+	}
+	for _, a := range impliedActions {
+		if _, ok := allowed[strings.ToLower(a)]; !ok {
+			t.Errorf("the role does not allow %s, which a service needs on the workflow's behalf", a)
+		}
+		used.add(a)
 	}
 	if extra := allowed.minus(used); len(extra) > 0 {
 		t.Errorf("the role's policies allow actions the definition never calls: %v", extra)

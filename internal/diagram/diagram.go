@@ -19,7 +19,7 @@ import (
 
 // Deployment is the deployment the documented diagram is resolved for: the
 // defaults of every parameter, in us-east-1 of a placeholder account.
-var Deployment = synth.Deployment{Partition: "aws", Region: "us-east-1", AccountID: "123456789012"}
+var Deployment = synth.Deployment{Partition: "aws", Region: "us-east-1", AccountID: "123456789012", Placeholders: true}
 
 // FromTemplate renders the state machine of a synthesized template, resolved
 // for Deployment.

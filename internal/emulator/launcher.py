@@ -422,6 +422,12 @@ def _aws_sdk_error_name(prefix, ex):
     """
     cls = ex.__class__.__name__
     if cls == "ClientError":
+        # A HEAD request has no error body, so botocore sees only the status;
+        # the Java SDK v2 raises NoSuchKeyException for S3 HeadObject's 404.
+        status = getattr(ex, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+        op = getattr(ex, "operation_name", "")
+        if prefix == "S3" and op == "HeadObject" and status == 404:
+            return "S3.NoSuchKeyException"
         return "%s.%sException" % (prefix, prefix)
     if cls.endswith("Fault"):
         cls = cls[: -len("Fault")] + "Exception"

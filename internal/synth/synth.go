@@ -46,10 +46,33 @@ func Synthesize() (*Template, error) {
 }
 
 // Deployment is where and how the template is deployed: the values of the
-// pseudo parameters and of the stack parameters (defaults for those absent).
+// pseudo parameters and of the stack parameters (defaults for those absent),
+// and the physical names of resources the definition refers to, by logical
+// ID for Ref and by "LogicalID.Attribute" for Fn::GetAtt.
 type Deployment struct {
 	Partition, Region, AccountID string
 	Parameters                   map[string]string
+	Resources                    map[string]string
+	// Placeholders resolves a resource absent from Resources to its
+	// logical ID: for static checks of the definition's shape, never for a
+	// definition that runs.
+	Placeholders bool
+}
+
+// LogicalID returns the logical ID of the one resource of a type whose
+// logical ID starts with prefix (the construct ID).
+func (t *Template) LogicalID(cfnType, prefix string) (string, error) {
+	ids, _ := t.ResourcesOfType(cfnType)
+	var found []string
+	for _, id := range ids {
+		if len(id) >= len(prefix) && id[:len(prefix)] == prefix {
+			found = append(found, id)
+		}
+	}
+	if len(found) != 1 {
+		return "", fmt.Errorf("%d resources of type %s start with %q: %v", len(found), cfnType, prefix, found)
+	}
+	return found[0], nil
 }
 
 // ResourcesOfType returns the logical IDs and bodies of every resource of a
@@ -112,6 +135,27 @@ func (t *Template) resolve(v interface{}, d Deployment) (interface{}, error) {
 		if ref, ok := x["Ref"].(string); ok && len(x) == 1 {
 			return t.ref(ref, d)
 		}
+		if att, ok := x["Fn::GetAtt"].([]interface{}); ok && len(x) == 1 && len(att) == 2 {
+			key := fmt.Sprintf("%v.%v", att[0], att[1])
+			if v, ok := d.Resources[key]; ok {
+				return v, nil
+			}
+			if d.Placeholders {
+				return key, nil
+			}
+			return nil, fmt.Errorf("Fn::GetAtt %s: no value given in Deployment.Resources", key)
+		}
+		if cond, ok := x["Fn::If"].([]interface{}); ok && len(x) == 1 && len(cond) == 3 {
+			name, _ := cond[0].(string)
+			holds, err := t.condition(name, d)
+			if err != nil {
+				return nil, err
+			}
+			if holds {
+				return t.resolve(cond[1], d)
+			}
+			return t.resolve(cond[2], d)
+		}
 		if join, ok := x["Fn::Join"].([]interface{}); ok && len(x) == 1 {
 			if len(join) != 2 {
 				return nil, fmt.Errorf("Fn::Join needs [delimiter, list], got %v", join)
@@ -160,8 +204,33 @@ func (t *Template) resolve(v interface{}, d Deployment) (interface{}, error) {
 	}
 }
 
-// ref resolves a Ref to a pseudo parameter or a stack parameter.
+// condition evaluates a template condition made of Fn::Equals.
+func (t *Template) condition(name string, d Deployment) (bool, error) {
+	conds, _ := t.JSON["Conditions"].(map[string]interface{})
+	c, ok := conds[name].(map[string]interface{})
+	if !ok {
+		return false, fmt.Errorf("condition %q is not in the template", name)
+	}
+	eq, ok := c["Fn::Equals"].([]interface{})
+	if !ok || len(eq) != 2 {
+		return false, fmt.Errorf("condition %q: only Fn::Equals is supported, got %v", name, c)
+	}
+	a, err := t.resolve(eq[0], d)
+	if err != nil {
+		return false, err
+	}
+	b, err := t.resolve(eq[1], d)
+	if err != nil {
+		return false, err
+	}
+	return fmt.Sprint(a) == fmt.Sprint(b), nil
+}
+
+// ref resolves a Ref to a pseudo parameter, a stack parameter or a resource.
 func (t *Template) ref(name string, d Deployment) (interface{}, error) {
+	if v, ok := d.Resources[name]; ok {
+		return v, nil
+	}
 	switch name {
 	case "AWS::Partition":
 		return d.Partition, nil
@@ -174,6 +243,9 @@ func (t *Template) ref(name string, d Deployment) (interface{}, error) {
 	}
 	params, _ := t.JSON["Parameters"].(map[string]interface{})
 	p, ok := params[name].(map[string]interface{})
+	if resources, _ := t.JSON["Resources"].(map[string]interface{}); !ok && resources[name] != nil && d.Placeholders {
+		return name, nil
+	}
 	if !ok {
 		return nil, fmt.Errorf("Ref %q is neither a pseudo parameter nor a stack parameter", name)
 	}

@@ -1,0 +1,189 @@
+package statemachine
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+)
+
+// Evidence objects written per instance under <incident-id>/<instance-id>/.
+const (
+	// RecordInstanceObject is the full DescribeInstances item, read before
+	// any change: ENIs and their groups, instance profile, volumes and
+	// DeleteOnTermination, tags (including its Auto Scaling group's).
+	RecordInstanceObject = "instance.json"
+	// RecordUserDataObject is DescribeInstanceAttribute userData, as returned.
+	RecordUserDataObject = "user-data.json"
+	// RecordConsoleObject is GetConsoleOutput, as returned.
+	RecordConsoleObject = "console-output.json"
+	// RecordManifestObject lists every object above with its SHA-256.
+	RecordManifestObject = "manifest.json"
+)
+
+// recordObjects are the pre-incident record's objects and the state paths
+// their contents are read from.
+var recordObjects = []struct{ name, file, body string }{
+	{"Instance", RecordInstanceObject, "$.Instance.Item"},
+	{"User Data", RecordUserDataObject, "$.Record.UserData"},
+	{"Console Output", RecordConsoleObject, "$.Record.Console"},
+}
+
+// recordPreIncidentState writes the pre-incident record of the instance to
+// the evidence bucket: the DescribeInstances item read before the first
+// change, its user data and its console output, each as a JSON object, and
+// a manifest with the SHA-256 of each (computed by S3 from the bytes it
+// stored, ChecksumAlgorithm SHA256). Writes are conditional (If-None-Match),
+// so nothing is ever overwritten; if the manifest already exists (a re-run)
+// the record is left as it is. A console screenshot is not taken: its image
+// can exceed the 256 KiB state limit, which would end the whole execution.
+//
+// It runs beside isolation, so it never delays it, and never fails that
+// phase: an error is recorded in $.RecordFailure and fails the instance
+// once containment and snapshots are done.
+func (b *builder) recordPreIncidentState() sfn.IChainable {
+	failed := b.pass("Record Failed", map[string]interface{}{
+		"Error.$": "$.Failure.Error",
+		"Cause.$": "States.Format('Record Pre-Incident State failed for instance {}: {}', $.InstanceId, $.Failure.Cause)",
+	}, "$.RecordFailure")
+	key := func(file string) string {
+		return "States.Format('{}/{}/" + file + "', $.IncidentId, $.InstanceId)"
+	}
+	// S3 encrypts each object with the evidence key (SSE-KMS, bucket key).
+	b.access = append(b.access, Access{Action: "kms:GenerateDataKey", Resources: []string{b.settings.EvidenceKeyArn}})
+	kept := b.pass("Record Already Written", map[string]interface{}{
+		"Bucket":        b.settings.EvidenceBucket,
+		"ManifestKey.$": key(RecordManifestObject),
+		"Written":       false,
+	}, "$.RecordResult")
+
+	readFailed := sfn.NewPass(b.scope, jsii.String("Record Read Failed"), &sfn.PassProps{
+		Parameters: &map[string]interface{}{
+			"Error.$": "$.Failure.Error",
+			"Cause.$": "States.Format('Record Pre-Incident State failed for instance {}: {}', $.InstanceId, $.Failure.Cause)",
+		},
+		ResultPath: jsii.String("$.RecordFailure"),
+	})
+	userData := b.call(sdkCall{
+		name:       "Read User Data",
+		service:    "ec2",
+		action:     "describeInstanceAttribute",
+		iamAction:  "ec2:DescribeInstanceAttribute",
+		resources:  []string{"*"},
+		params:     map[string]interface{}{"InstanceId.$": "$.InstanceId", "Attribute": "userData"},
+		resultPath: "$.Record.UserData",
+		onFailure:  readFailed,
+	})
+	console := b.call(sdkCall{
+		name:       "Read Console Output",
+		service:    "ec2",
+		action:     "getConsoleOutput",
+		iamAction:  "ec2:GetConsoleOutput",
+		resources:  []string{arn("ec2", "instance/*")},
+		params:     map[string]interface{}{"InstanceId.$": "$.InstanceId"},
+		resultPath: "$.Record.Console",
+		onFailure:  readFailed,
+	})
+
+	// Each object is written in parallel; its S3-computed SHA-256 is kept.
+	write := sfn.NewParallel(b.scope, jsii.String("Write Record Objects"), &sfn.ParallelProps{
+		ResultPath: jsii.String("$.RecordObjects"),
+	})
+	for _, o := range recordObjects {
+		write.Branch(b.call(sdkCall{
+			name:      "Write " + o.name + " Record",
+			service:   "s3",
+			action:    "putObject",
+			iamAction: "s3:PutObject",
+			resources: []string{b.bucketObjects()},
+			params: map[string]interface{}{
+				"Bucket":            b.settings.EvidenceBucket,
+				"Key.$":             key(o.file),
+				"Body.$":            o.body,
+				"ContentType":       "application/json",
+				"ChecksumAlgorithm": "SHA256",
+				"IfNoneMatch":       "*",
+			},
+			resultSelector: map[string]interface{}{
+				"Object":      o.file,
+				"Sha256.$":    "$.ChecksumSHA256",
+				"VersionId.$": "$.VersionId",
+			},
+			resultPath: "$",
+			onFailure:  b.recordWriteFailed(o.name),
+		}))
+	}
+	manifest := b.call(sdkCall{
+		name:      "Write Record Manifest",
+		service:   "s3",
+		action:    "putObject",
+		iamAction: "s3:PutObject",
+		resources: []string{b.bucketObjects()},
+		params: map[string]interface{}{
+			"Bucket": b.settings.EvidenceBucket,
+			"Key.$":  key(RecordManifestObject),
+			"Body": map[string]interface{}{
+				"IncidentId.$":      "$.IncidentId",
+				"InstanceId.$":      "$.InstanceId",
+				"ExecutionId.$":     "$$.Execution.Id",
+				"CapturedAt.$":      "$.Instance.CapturedAt",
+				"ChecksumAlgorithm": "SHA256 (base64, computed by S3)",
+				"Objects.$":         "$.RecordObjects",
+				"NotCaptured":       "console screenshot: its image can exceed the Step Functions 256 KiB state limit",
+			},
+			"ContentType":       "application/json",
+			"ChecksumAlgorithm": "SHA256",
+			"IfNoneMatch":       "*",
+		},
+		resultSelector: map[string]interface{}{
+			"Sha256.$":    "$.ChecksumSHA256",
+			"VersionId.$": "$.VersionId",
+		},
+		resultPath: "$.RecordManifest",
+		onFailure:  failed,
+	})
+	written := b.pass("Record Written", map[string]interface{}{
+		"Bucket":           b.settings.EvidenceBucket,
+		"ManifestKey.$":    key(RecordManifestObject),
+		"ManifestSha256.$": "$.RecordManifest.Sha256",
+		"Objects.$":        "$.RecordObjects",
+		"Written":          true,
+	}, "$.RecordResult")
+	write.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+
+	reads := userData.Next(console)
+	// A present manifest means the record was written by an earlier run.
+	exists := b.call(sdkCall{
+		name:           "Is The Record Already Written?",
+		service:        "s3",
+		action:         "headObject",
+		iamAction:      "s3:GetObject",
+		resources:      []string{b.bucketObjects()},
+		params:         map[string]interface{}{"Bucket": b.settings.EvidenceBucket, "Key.$": key(RecordManifestObject)},
+		resultSelector: map[string]interface{}{"ETag.$": "$.ETag"},
+		resultPath:     "$.RecordExisting",
+		// No manifest yet (S3 answers HeadObject with 404, which the SDK
+		// raises as NoSuchKey): read and write the record. Any other error
+		// fails the record; the writes' If-None-Match never overwrites.
+		catches:   []catchTo{{errors: []string{"S3.NoSuchKeyException"}, next: reads, resultPath: "$.RecordExisting"}},
+		onFailure: failed,
+	})
+	console.Next(write).Next(manifest).Next(written)
+	return b.choice("Record The Pre-Incident State?").
+		When(sfn.Condition_IsPresent(jsii.String("$.Instance.Item")), exists.Next(kept), nil).
+		Otherwise(b.pass("No Record Data", map[string]interface{}{"Error": "Containment.NoRecord", "Cause": "no pre-incident data"}, "$.RecordFailure"))
+}
+
+// recordWriteFailed is the Fail state of one record object's write: the
+// Parallel's catch turns it into $.RecordFailure.
+func (b *builder) recordWriteFailed(name string) sfn.Fail {
+	return sfn.NewFail(b.scope, jsii.String("Write "+name+" Record Failed"), &sfn.FailProps{
+		ErrorPath: jsii.String("$.Failure.Error"),
+		CausePath: jsii.String("States.Format('writing the {} object of the pre-incident record failed for instance {}: {}', '" + name + "', $.InstanceId, $.Failure.Cause)"),
+	})
+}
+
+// bucketObjects is the ARN pattern of every object in the evidence bucket.
+func (b *builder) bucketObjects() string {
+	return "arn:" + *awscdk.Aws_PARTITION() + ":s3:::" + b.settings.EvidenceBucket + "/*"
+}
