@@ -367,6 +367,12 @@ func (b *builder) isolateNetwork() sfn.IChainable {
 		onFailure:  eniFailed,
 	})
 	isolate := move("Isolate ENI", "$.IsolationGroupId")
+	// Each iteration's output is only what the summary needs.
+	eniOutcome := map[string]interface{}{
+		"NetworkInterfaceId.$": "$.NetworkInterfaceId",
+		"PreviousGroups.$":     "$.PreviousGroups",
+	}
+	isolate.Next(b.pass("ENI Isolated", eniOutcome, ""))
 	untracked := b.choice("Is The ENI On The All-Traffic Group?").
 		When(sfn.Condition_And(
 			sfn.Condition_NumberEquals(jsii.String("$.UntrackCheck.GroupCount"), jsii.Number(1)),
@@ -380,7 +386,7 @@ func (b *builder) isolateNetwork() sfn.IChainable {
 		When(sfn.Condition_And(
 			sfn.Condition_NumberEquals(jsii.String("$.PreviousGroupCount"), jsii.Number(1)),
 			sfn.Condition_StringEqualsJsonPath(jsii.String("$.PreviousGroups[0]"), jsii.String("$.IsolationGroupId")),
-		), b.succeed("ENI Already Isolated"), nil).
+		), b.pass("ENI Already Isolated", eniOutcome, ""), nil).
 		Otherwise(untrack.Next(readENI).Next(untracked))
 	swap.ItemProcessor(already, nil)
 	swap.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})

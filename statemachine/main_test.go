@@ -168,6 +168,8 @@ type InstanceSummary struct {
 		VolumeId, SnapshotId, DeletedUnencryptedSnapshotId string
 	}
 	AlreadyPreservedSnapshots []string
+	SnapshotCount             int
+	SummaryObject             struct{ Bucket, Key, Sha256 string }
 	Record                    []struct {
 		Bucket, ManifestKey, ManifestSha256 string
 		Written                             bool
@@ -175,13 +177,32 @@ type InstanceSummary struct {
 	}
 }
 
-// summary returns the output's summary of one instance.
+// summary returns one instance's summary: its compact entry in the output,
+// completed by the full summary the workflow wrote to the evidence bucket,
+// whose bytes must hash to the SHA-256 the output gives.
 func (o Output) summary(t *testing.T, id string) InstanceSummary {
 	t.Helper()
 	for _, s := range o.Instances {
-		if s.InstanceId == id {
+		if s.InstanceId != id {
+			continue
+		}
+		if s.Outcome != "CONTAINED" {
 			return s
 		}
+		obj := s.SummaryObject
+		body, sha, _, _ := recordObject(t, obj.Bucket, obj.Key)
+		if sha != obj.Sha256 || obj.Sha256 == "" {
+			t.Errorf("%s: summary s3://%s/%s hashes to %s, the output says %q", id, obj.Bucket, obj.Key, sha, obj.Sha256)
+		}
+		var full InstanceSummary
+		if err := json.Unmarshal(body, &full); err != nil {
+			t.Fatalf("%s: summary object is not the documented summary: %v\n%s", id, err, body)
+		}
+		if len(full.Snapshots) != s.SnapshotCount || full.InstanceId != id || full.IsolationGroupId != s.IsolationGroupId {
+			t.Errorf("%s: output (%d snapshots, group %s) and summary object (%d, %s) disagree", id, s.SnapshotCount, s.IsolationGroupId, len(full.Snapshots), full.IsolationGroupId)
+		}
+		full.SummaryObject, full.SnapshotCount = obj, s.SnapshotCount
+		return full
 	}
 	t.Fatalf("output has no summary for %s", id)
 	return InstanceSummary{}

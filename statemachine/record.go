@@ -42,28 +42,27 @@ var recordObjects = []struct{ name, file, body string }{
 // phase: an error is recorded in $.RecordFailure and fails the instance
 // once containment and snapshots are done.
 func (b *builder) recordPreIncidentState() sfn.IChainable {
-	failed := b.pass("Record Failed", map[string]interface{}{
+	// The branch's last state outputs only its outcome, so the Parallel's
+	// output does not carry the record's bulk (console output, user data).
+	failed := b.pass("Record Failed", map[string]interface{}{"RecordFailure": map[string]interface{}{
 		"Error.$": "$.Failure.Error",
 		"Cause.$": "States.Format('Record Pre-Incident State failed for instance {}: {}', $.InstanceId, $.Failure.Cause)",
-	}, "$.RecordFailure")
+	}}, "")
 	key := func(file string) string {
 		return "States.Format('{}/{}/" + file + "', $.IncidentId, $.InstanceId)"
 	}
 	// S3 encrypts each object with the evidence key (SSE-KMS, bucket key).
 	b.access = append(b.access, Access{Action: "kms:GenerateDataKey", Resources: []string{b.settings.EvidenceKeyArn}})
-	kept := b.pass("Record Already Written", map[string]interface{}{
+	kept := b.pass("Record Already Written", map[string]interface{}{"RecordResult": map[string]interface{}{
 		"Bucket":        b.settings.EvidenceBucket,
 		"ManifestKey.$": key(RecordManifestObject),
 		"Written":       false,
-	}, "$.RecordResult")
+	}}, "")
 
-	readFailed := sfn.NewPass(b.scope, jsii.String("Record Read Failed"), &sfn.PassProps{
-		Parameters: &map[string]interface{}{
-			"Error.$": "$.Failure.Error",
-			"Cause.$": "States.Format('Record Pre-Incident State failed for instance {}: {}', $.InstanceId, $.Failure.Cause)",
-		},
-		ResultPath: jsii.String("$.RecordFailure"),
-	})
+	readFailed := b.pass("Record Read Failed", map[string]interface{}{"RecordFailure": map[string]interface{}{
+		"Error.$": "$.Failure.Error",
+		"Cause.$": "States.Format('Record Pre-Incident State failed for instance {}: {}', $.InstanceId, $.Failure.Cause)",
+	}}, "")
 	userData := b.call(sdkCall{
 		name:       "Read User Data",
 		service:    "ec2",
@@ -142,13 +141,13 @@ func (b *builder) recordPreIncidentState() sfn.IChainable {
 		resultPath: "$.RecordManifest",
 		onFailure:  failed,
 	})
-	written := b.pass("Record Written", map[string]interface{}{
+	written := b.pass("Record Written", map[string]interface{}{"RecordResult": map[string]interface{}{
 		"Bucket":           b.settings.EvidenceBucket,
 		"ManifestKey.$":    key(RecordManifestObject),
 		"ManifestSha256.$": "$.RecordManifest.Sha256",
 		"Objects.$":        "$.RecordObjects",
 		"Written":          true,
-	}, "$.RecordResult")
+	}}, "")
 	write.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
 
 	reads := userData.Next(console)
@@ -171,7 +170,9 @@ func (b *builder) recordPreIncidentState() sfn.IChainable {
 	console.Next(write).Next(manifest).Next(written)
 	return b.choice("Record The Pre-Incident State?").
 		When(sfn.Condition_IsPresent(jsii.String("$.Instance.Item")), exists.Next(kept), nil).
-		Otherwise(b.pass("No Record Data", map[string]interface{}{"Error": "Containment.NoRecord", "Cause": "no pre-incident data"}, "$.RecordFailure"))
+		Otherwise(b.pass("No Record Data", map[string]interface{}{"RecordFailure": map[string]interface{}{
+			"Error": "Containment.NoRecord", "Cause": "no pre-incident data was read",
+		}}, ""))
 }
 
 // recordWriteFailed is the Fail state of one record object's write: the

@@ -254,7 +254,50 @@ func (b *builder) containInstance() sfn.IChainable {
 		"Snapshots.$":                            "$.Evidence.Snapshots",
 		"AlreadyPreservedSnapshots.$":            "$.Evidence.ExistingSnapshots",
 		"Record.$":                               "$.Isolated.Record",
+	}, "$.Summary")
+	// The full summary goes to the evidence bucket; the output keeps it
+	// compact (no per-volume list), so 100 instances fit the 256 KiB limit.
+	summaryKey := "States.Format('{}/{}/containment-{}.json', $.IncidentId, $.InstanceId, $$.Execution.Name)"
+	summaryFailed := b.pass("Summary Write Failed", map[string]interface{}{
+		"InstanceId.$": "$.InstanceId",
+		"Outcome":      "FAILED",
+		"Error.$":      "$.Failure.Error",
+		"Cause.$":      "States.Format('Write Containment Summary failed for instance {} (the instance itself was contained): {}', $.InstanceId, $.Failure.Cause)",
 	}, "")
+	writeSummary := b.call(sdkCall{
+		name:      "Write Containment Summary",
+		service:   "s3",
+		action:    "putObject",
+		iamAction: "s3:PutObject",
+		resources: []string{b.bucketObjects()},
+		params: map[string]interface{}{
+			"Bucket":            b.settings.EvidenceBucket,
+			"Key.$":             summaryKey,
+			"Body.$":            "$.Summary",
+			"ContentType":       "application/json",
+			"ChecksumAlgorithm": "SHA256",
+			"IfNoneMatch":       "*",
+		},
+		resultSelector: map[string]interface{}{"Sha256.$": "$.ChecksumSHA256"},
+		resultPath:     "$.SummaryObject",
+		onFailure:      summaryFailed,
+	})
+	compact := map[string]interface{}{
+		"SnapshotCount.$":                 "States.ArrayLength($.Summary.Snapshots)",
+		"AlreadyPreservedSnapshotCount.$": "States.ArrayLength($.Summary.AlreadyPreservedSnapshots)",
+		"SummaryObject": map[string]interface{}{
+			"Bucket":   b.settings.EvidenceBucket,
+			"Key.$":    summaryKey,
+			"Sha256.$": "$.SummaryObject.Sha256",
+		},
+	}
+	for _, field := range []string{"InstanceId", "Outcome", "Metadata", "Tags", "DetachedFromAutoScalingGroups", "TerminationProtection",
+		"StopProtection", "ShutdownBehaviour", "IsolationGroupId", "NetworkInterfaces", "DetachedInstanceProfiles", "CredentialDenyPolicy",
+		"DeregisteredFromTargetGroups", "DeregisteredFromClassicLoadBalancers", "DisassociatedElasticIps", "ElasticIps", "Record"} {
+		compact[field+".$"] = "$.Summary." + field
+	}
+	contained := b.pass("Instance Contained", compact, "")
+	summary.Next(writeSummary).Next(contained)
 	recordFailed := b.pass("Record Failure After Containment", map[string]interface{}{
 		"InstanceId.$": "$.InstanceId",
 		"Outcome":      "FAILED",
