@@ -123,7 +123,8 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		MaxValue:    jsii.Number(3600),
 		Description: jsii.String("Seconds between two reads of a snapshot that is not complete yet."),
 	})
-	key, bucketName := evidenceStore(st, bucketParam, retention)
+	store := evidenceStore(st, bucketParam, retention)
+	key, bucketName := store.key, store.bucketName
 
 	settings := statemachine.DefaultSettings()
 	settings.EvidenceBucket = *bucketName
@@ -222,11 +223,24 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		}),
 		Description: jsii.String("Open the state machine in the Step Functions console and choose Start execution."),
 	})
-	awscdk.NewCfnOutput(st, jsii.String("EvidenceBucketOutput"), &awscdk.CfnOutputProps{
-		Key:         jsii.String("EvidenceBucket"),
-		Value:       bucketName,
-		Description: jsii.String("Where each instance's pre-incident record and containment summary are written, under <incident-id>/<instance-id>/."),
-	})
+	// One output per case, each under the condition that makes its value
+	// exist (an Fn::If output naming a conditional bucket is flagged by
+	// CloudFormation validation).
+	for _, o := range []struct {
+		id    string
+		value *string
+		cond  awscdk.CfnCondition
+	}{
+		{"EvidenceBucket", store.bucketRef, store.created},
+		{"ExistingEvidenceBucket", bucketParam.ValueAsString(), store.existing},
+	} {
+		awscdk.NewCfnOutput(st, jsii.String(o.id+"Output"), &awscdk.CfnOutputProps{
+			Key:         jsii.String(o.id),
+			Value:       o.value,
+			Condition:   o.cond,
+			Description: jsii.String("Where each instance's pre-incident record and containment summary are written, under <incident-id>/<instance-id>/."),
+		})
+	}
 	awscdk.NewCfnOutput(st, jsii.String("SampleInput"), &awscdk.CfnOutputProps{
 		Value:       awscdk.Fn_Sub(jsii.String(`{"InstanceIds": ["i-0123456789abcdef0"], "Region": "${AWS::Region}"}`), nil),
 		Description: jsii.String("Execution input: the instance IDs to contain and this stack's region."),
@@ -267,8 +281,8 @@ func logicalID(st awscdk.Stack, c constructs.IConstruct) *string {
 // evidence (snapshot copies and record objects) and, unless an existing
 // bucket is named, the evidence bucket: versioned, Object Lock with default
 // GOVERNANCE retention, SSE-KMS with that key, TLS only, no public access.
-// It returns the key and the name of the bucket in use.
-func evidenceStore(st awscdk.Stack, bucketParam, retention awscdk.CfnParameter) (awskms.Key, *string) {
+// It returns the key, the name of the bucket in use and the conditions.
+func evidenceStore(st awscdk.Stack, bucketParam, retention awscdk.CfnParameter) evidence {
 	key := awskms.NewKey(st, jsii.String(KeyID), &awskms.KeyProps{
 		Description:       jsii.String("essential-ir evidence: encrypted snapshot copies and the evidence bucket. To hand evidence to a forensic account, add it as a key user."),
 		EnableKeyRotation: jsii.Bool(true),
@@ -306,5 +320,16 @@ func evidenceStore(st awscdk.Stack, bucketParam, retention awscdk.CfnParameter) 
 		Id:     jsii.String("AwsSolutions-S1"),
 		Reason: jsii.String("Evidence objects are write-once (Object Lock, conditional writes) and every write is in the execution history and CloudTrail; a second access-log bucket would hold no additional evidence."),
 	}}, jsii.Bool(true))
-	return key, name
+	existing := awscdk.NewCfnCondition(st, jsii.String("UseExistingEvidenceBucket"), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionNot(create),
+	})
+	return evidence{key: key, bucketName: name, bucketRef: bucket.BucketName(), created: create, existing: existing}
+}
+
+// evidence is the evidence store of the stack.
+type evidence struct {
+	key               awskms.Key
+	bucketName        *string // whichever bucket is in use
+	bucketRef         *string // the bucket the stack creates
+	created, existing awscdk.CfnCondition
 }
