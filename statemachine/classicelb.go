@@ -6,8 +6,9 @@ import (
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 )
 
-// classicPageSize is the largest page DescribeLoadBalancers (classic) returns.
-const classicPageSize = 400
+// classicPageSize is the page of DescribeLoadBalancers (classic): about
+// 850 bytes per load balancer, kept well under the 256 KiB payload limit.
+const classicPageSize = 100
 
 // deregisterFromClassicLoadBalancers takes the instance out of every classic
 // load balancer that lists it, across all pages of load balancers, then

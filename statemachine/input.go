@@ -36,12 +36,13 @@ func (b *builder) validateInput(next sfn.IChainable) sfn.IChainable {
 	normalise := b.pass("Normalise Input", map[string]interface{}{
 		"InstanceIds.$":   "States.ArrayUnique($.InstanceIds)",
 		"InstanceCount.$": "States.ArrayLength(States.ArrayUnique($.InstanceIds))",
+		"Batches.$":       "States.ArrayPartition(States.ArrayUnique($.InstanceIds), 20)",
 		"Region.$":        "$.Region",
 		"IncidentId.$":    "$$.Execution.Name",
 	}, "")
 	tooMany := b.choice("Are There Too Many Instances?").
 		When(sfn.Condition_NumberGreaterThan(jsii.String("$.InstanceCount"), jsii.Number(float64(b.settings.MaxInstances))),
-			b.rejectInput("Too Many Instances", fmt.Sprintf("One execution contains at most %d instances; split the list across several executions.", b.settings.MaxInstances)), nil).
+			b.rejectInput("Too Many Instances", fmt.Sprintf("One execution contains at most %d instances (the 25,000-event history limit of a Step Functions execution); split the list across several executions, started at the same time.", b.settings.MaxInstances)), nil).
 		Otherwise(next)
 	return b.choice("Is The Input Valid?").
 		When(sfn.Condition_IsNotPresent(jsii.String("$.InstanceIds")),
@@ -69,8 +70,11 @@ func (b *builder) findInstances(next sfn.IChainable) sfn.IChainable {
 		CausePath: jsii.String("States.Format('Nothing was changed: EC2 in {} could not describe the requested instances. Check every ID and the Region. EC2 said: {}', $.Region, $.Failure.Cause)"),
 	})
 	reservations := "$.Reservations[*].Instances"
-	find := b.call(sdkCall{
-		name:      "Find Every Instance",
+	// A DescribeInstances response is a few KiB per instance and the whole
+	// response counts against the 256 KiB payload limit (an overflow ends
+	// the execution, uncatchable), so instances are described in batches.
+	describe := b.call(sdkCall{
+		name:      "Find Instances",
 		service:   "ec2",
 		action:    "describeInstances",
 		iamAction: "ec2:DescribeInstances",
@@ -80,11 +84,29 @@ func (b *builder) findInstances(next sfn.IChainable) sfn.IChainable {
 			"Found.$":        reservations + "[*].InstanceId",
 			"Terminated.$":   reservations + "[?(@.State.Name == 'terminated')].InstanceId",
 			"ShuttingDown.$": reservations + "[?(@.State.Name == 'shutting-down')].InstanceId",
-			"VpcIds.$":       "States.ArrayUnique(" + reservations + "[*].VpcId)",
+			"VpcIds.$":       reservations + "[*].VpcId",
 		},
-		resultPath: "$.Lookup",
-		onFailure:  notFound,
+		resultPath: "$",
+		onFailure: sfn.NewFail(b.scope, jsii.String("Instance Batch Not Found"), &sfn.FailProps{
+			ErrorPath: jsii.String("$.Failure.Error"),
+			CausePath: jsii.String("$.Failure.Cause"),
+		}),
 	})
+	batches := sfn.NewMap(b.scope, jsii.String("Find Every Instance"), &sfn.MapProps{
+		ItemsPath:      jsii.String("$.Batches"),
+		MaxConcurrency: jsii.Number(5),
+		ItemSelector:   &map[string]interface{}{"InstanceIds.$": "$$.Map.Item.Value"},
+		ResultSelector: &map[string]interface{}{
+			"Found.$":        "$[*].Found[*]",
+			"Terminated.$":   "$[*].Terminated[*]",
+			"ShuttingDown.$": "$[*].ShuttingDown[*]",
+			"VpcIds.$":       "States.ArrayUnique($[*].VpcIds[*])",
+		},
+		ResultPath: jsii.String("$.Lookup"),
+	})
+	batches.ItemProcessor(describe, nil)
+	batches.AddCatch(notFound, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	find := batches
 	gone := sfn.NewFail(b.scope, jsii.String("Instances Already Terminated"), &sfn.FailProps{
 		Error:     jsii.String("InstanceTerminated"),
 		CausePath: jsii.String("States.Format('Nothing was changed: these instances are terminated or shutting down, so there is nothing left to contain (their volumes may survive if DeleteOnTermination was off): {} {}', States.JsonToString($.Lookup.Terminated), States.JsonToString($.Lookup.ShuttingDown))"),

@@ -6,8 +6,10 @@ import (
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 )
 
-// targetGroupPageSize is the largest page DescribeTargetGroups returns.
-const targetGroupPageSize = 400
+// targetGroupPageSize is the page of DescribeTargetGroups: a response is
+// about 720 bytes per target group and must stay well under the 256 KiB
+// payload limit (an overflow ends the execution, uncatchable).
+const targetGroupPageSize = 100
 
 // targetGroupConcurrency bounds the DescribeTargetHealth calls in flight per
 // instance, well under the ELB API rate limits.

@@ -32,13 +32,20 @@ type Settings struct {
 	DisassociateElasticIPs string
 }
 
+// MaxInstancesPerExecution bounds one execution. Each instance costs about
+// 700 history events, plus about 10 per target group and classic load
+// balancer in the region (each instance scans them), against the limit of
+// 25,000 events per execution; past it the execution would stop
+// mid-containment. Larger fleets are split across executions.
+const MaxInstancesPerExecution = 20
+
 // DefaultSettings are the settings of a default deployment.
 func DefaultSettings() Settings {
 	return Settings{
 		MaxConcurrency:         jsii.Number(5),
 		TagKey:                 "SecurityIncidentStatus",
 		TagValue:               "Investigation",
-		MaxInstances:           100,
+		MaxInstances:           MaxInstancesPerExecution,
 		SnapshotPollSeconds:    jsii.Number(15),
 		EvidenceBucket:         "essential-ir-evidence",
 		EvidenceKeyArn:         "alias/essential-ir-evidence",
@@ -291,7 +298,8 @@ func (b *builder) containInstance() sfn.IChainable {
 			"Sha256.$": "$.SummaryObject.Sha256",
 		},
 	}
-	for _, field := range []string{"InstanceId", "Outcome", "Metadata", "Tags", "DetachedFromAutoScalingGroups", "TerminationProtection",
+	// Metadata and tags are in the summary object and the record.
+	for _, field := range []string{"InstanceId", "Outcome", "DetachedFromAutoScalingGroups", "TerminationProtection",
 		"StopProtection", "ShutdownBehaviour", "IsolationGroupId", "NetworkInterfaces", "DetachedInstanceProfiles", "CredentialDenyPolicy",
 		"DeregisteredFromTargetGroups", "DeregisteredFromClassicLoadBalancers", "DisassociatedElasticIps", "ElasticIps", "Record"} {
 		compact[field+".$"] = "$.Summary." + field

@@ -795,7 +795,7 @@ def patch_snapshot_pending():
 
     def describe_snapshots(self, snapshot_ids=None, filters=None):
         with STATE.lock:
-            for snap in self.snapshots.values():
+            for snap in list(self.snapshots.values()):
                 left = snap.__dict__.get("_emu_pending_left", 0)
                 wanted = not snapshot_ids or snap.id in snapshot_ids
                 if wanted and left > 0:
