@@ -1,0 +1,88 @@
+package bench
+
+import (
+	"math"
+	"testing"
+)
+
+// webServer is the scene the demo and the benchmark use, as SceneFacts.
+func webServer(instances, accountTargetGroups, accountClassic int) SceneFacts {
+	return SceneFacts{
+		ENIs: 3, Volumes: 3, UnencryptedVolumes: 2, TargetGroups: 2, ClassicLoadBalancers: 1, ElasticIPs: 1,
+		InstanceProfile: true, AutoScalingGroup: true, Instances: instances, VPCs: 1,
+		AccountTargetGroups: accountTargetGroups, AccountClassicLoadBalancers: accountClassic,
+	}
+}
+
+func TestMinimumForEssentialIrOnAWebServer(t *testing.T) {
+	// GIVEN essential-ir's calls on one web server whose VPC groups exist,
+	// with connection untracking, credential revocation, a classic load
+	// balancer and the Elastic IP recorded
+	m := &Measurement{
+		Groups: "existing", SharedGroups: true, ValidatesInput: true, Scene: webServer(1, 4, 2),
+		CallsByAction: map[string]int{
+			"ec2:ModifyNetworkInterfaceAttribute": 6, "iam:PutRolePolicy": 1,
+			"elasticloadbalancing:DescribeLoadBalancers": 2, "ec2:DescribeAddresses": 1,
+		},
+	}
+	// WHEN the minimum is counted
+	min := MinimumFor(m)
+	// THEN it is the sum the documentation gives: input 1, metadata 1, tag 2,
+	// Auto Scaling 3, protections 6, DeleteOnTermination 2, groups 1,
+	// isolation 8, profile 3, credentials 3, target groups 1+4+2+2,
+	// classic 3, Elastic IP 1, snapshots 8.
+	if min.Total != 51 {
+		t.Errorf("minimum = %v, want 51; steps %+v", min.Total, min.Steps)
+	}
+	for action, want := range map[string]float64{
+		"ec2:DescribeInstances": 3, "ec2:ModifyNetworkInterfaceAttribute": 6, "ec2:DescribeNetworkInterfaces": 2,
+		"elasticloadbalancingv2:DescribeTargetHealth": 6, "ec2:DescribeSnapshots": 3, "ec2:DescribeSecurityGroups": 1,
+	} {
+		if got := min.PerAction[action]; got != want {
+			t.Errorf("minimum %s = %v, want %v", action, got, want)
+		}
+	}
+
+	// AND the seed's design, creating a group per instance and doing none of
+	// essential-ir's additions, needs fewer.
+	base := &Measurement{Groups: "created", Scene: webServer(1, 2, 1), CallsByAction: map[string]int{"ec2:ModifyNetworkInterfaceAttribute": 3}}
+	if got := MinimumFor(base).Total; got != 39 {
+		t.Errorf("baseline minimum = %v, want 39", got)
+	}
+}
+
+func TestEstimateSeparatesScansFromTheRest(t *testing.T) {
+	// GIVEN two fleets whose histories are 100 + 50 N events plus 5 events
+	// per target group scanned, each instance bringing 2 (so 2N per
+	// instance), and a largest payload of 1000 + 500 N bytes
+	mk := func(n int) Measurement {
+		items := 2 * n * n
+		return Measurement{
+			Design: "d", Instances: n, Groups: "created", Status: "SUCCEEDED",
+			HistoryEvents: 100 + 50*n + 5*items, ScanEvents: 5 * items, ScanItems: items,
+			Transitions: 30 + 10*n + items, ScanTransitions: items,
+			LargestPayload: Payload{Bytes: 1000 + 500*n},
+		}
+	}
+	est := Estimate([]Measurement{mk(3), mk(1)}, 1000)
+	if len(est) != 1 {
+		t.Fatalf("got %d estimates", len(est))
+	}
+	e := est[0]
+	near := func(name string, got, want float64) {
+		if math.Abs(got-want) > 1e-6*math.Max(1, math.Abs(want)) {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	near("fixed", e.Fixed, 100)
+	near("per instance", e.PerInstance, 50)
+	near("scan events per item", e.ScanEventsPerItem, 5)
+	near("items per instance", e.ItemsPerInstance, 2)
+	near("events, own", e.OwnItems, 100+50*1000+5*1000*2000)
+	near("events, shared", e.SharedItems, 100+50*1000+5*1000*2)
+	near("transitions, shared", e.TransitionsShared, 30+10*1000+1000*2)
+	near("payload", e.Payload, 1000+500*1000)
+	if e.MaxShared != 415 || e.MaxPayload != 522 {
+		t.Errorf("max shared = %d (want 415), max payload = %d (want 522)", e.MaxShared, e.MaxPayload)
+	}
+}
