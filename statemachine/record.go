@@ -89,58 +89,24 @@ func (b *builder) recordPreIncidentState() sfn.IChainable {
 		ResultPath: jsii.String("$.RecordObjects"),
 	})
 	for _, o := range recordObjects {
-		write.Branch(b.call(sdkCall{
-			name:      "Write " + o.name + " Record",
-			service:   "s3",
-			action:    "putObject",
-			iamAction: "s3:PutObject",
-			resources: []string{b.bucketObjects()},
-			params: map[string]interface{}{
-				"Bucket":            b.settings.EvidenceBucket,
-				"Key.$":             key(o.file),
-				"Body.$":            o.body,
-				"ContentType":       "application/json",
-				"ChecksumAlgorithm": "SHA256",
-				"IfNoneMatch":       "*",
-			},
-			resultSelector: map[string]interface{}{
-				"Object":      o.file,
-				"Sha256.$":    "$.ChecksumSHA256",
-				"VersionId.$": "$.VersionId",
-			},
-			resultPath: "$",
-			onFailure:  b.recordWriteFailed(o.name),
-		}))
-	}
-	manifest := b.call(sdkCall{
-		name:      "Write Record Manifest",
-		service:   "s3",
-		action:    "putObject",
-		iamAction: "s3:PutObject",
-		resources: []string{b.bucketObjects()},
-		params: map[string]interface{}{
-			"Bucket": b.settings.EvidenceBucket,
-			"Key.$":  key(RecordManifestObject),
-			"Body": map[string]interface{}{
-				"IncidentId.$":      "$.IncidentId",
-				"InstanceId.$":      "$.InstanceId",
-				"ExecutionId.$":     "$$.Execution.Id",
-				"CapturedAt.$":      "$.Instance.CapturedAt",
-				"ChecksumAlgorithm": "SHA256 (base64, computed by S3)",
-				"Objects.$":         "$.RecordObjects",
-				"NotCaptured":       "console screenshot: its image can exceed the Step Functions 256 KiB state limit",
-			},
-			"ContentType":       "application/json",
-			"ChecksumAlgorithm": "SHA256",
-			"IfNoneMatch":       "*",
-		},
-		resultSelector: map[string]interface{}{
+		write.Branch(b.writeEvidence("Write "+o.name+" Record", key(o.file), o.body, map[string]interface{}{
+			"Object":      o.file,
 			"Sha256.$":    "$.ChecksumSHA256",
 			"VersionId.$": "$.VersionId",
-		},
-		resultPath: "$.RecordManifest",
-		onFailure:  failed,
-	})
+		}, "$", b.recordWriteFailed(o.name)))
+	}
+	manifest := b.writeEvidence("Write Record Manifest", key(RecordManifestObject), map[string]interface{}{
+		"IncidentId.$":      "$.IncidentId",
+		"InstanceId.$":      "$.InstanceId",
+		"ExecutionId.$":     "$$.Execution.Id",
+		"CapturedAt.$":      "$.Instance.CapturedAt",
+		"ChecksumAlgorithm": "SHA256 (base64, computed by S3)",
+		"Objects.$":         "$.RecordObjects",
+		"NotCaptured":       "console screenshot: its image can exceed the Step Functions 256 KiB state limit",
+	}, map[string]interface{}{
+		"Sha256.$":    "$.ChecksumSHA256",
+		"VersionId.$": "$.VersionId",
+	}, "$.RecordManifest", failed)
 	written := b.pass("Record Written", map[string]interface{}{"RecordResult": map[string]interface{}{
 		"Bucket":           b.settings.EvidenceBucket,
 		"ManifestKey.$":    key(RecordManifestObject),
@@ -187,4 +153,34 @@ func (b *builder) recordWriteFailed(name string) sfn.Fail {
 // bucketObjects is the ARN pattern of every object in the evidence bucket.
 func (b *builder) bucketObjects() string {
 	return "arn:" + *awscdk.Aws_PARTITION() + ":s3:::" + b.settings.EvidenceBucket + "/*"
+}
+
+// writeEvidence writes one JSON object to the evidence bucket, write-once
+// (If-None-Match: nothing is ever overwritten), and has S3 compute its
+// SHA-256 from the bytes it stored. body is either a JSONPath ("$...") or
+// an object built in place.
+func (b *builder) writeEvidence(name, keyFormat string, body interface{}, resultSelector map[string]interface{}, resultPath string, onFailure sfn.IChainable) sfn.TaskStateBase {
+	params := map[string]interface{}{
+		"Bucket":            b.settings.EvidenceBucket,
+		"Key.$":             keyFormat,
+		"ContentType":       "application/json",
+		"ChecksumAlgorithm": "SHA256",
+		"IfNoneMatch":       "*",
+	}
+	if path, ok := body.(string); ok {
+		params["Body.$"] = path
+	} else {
+		params["Body"] = body
+	}
+	return b.call(sdkCall{
+		name:           name,
+		service:        "s3",
+		action:         "putObject",
+		iamAction:      "s3:PutObject",
+		resources:      []string{b.bucketObjects()},
+		params:         params,
+		resultSelector: resultSelector,
+		resultPath:     resultPath,
+		onFailure:      onFailure,
+	})
 }

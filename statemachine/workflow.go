@@ -271,24 +271,8 @@ func (b *builder) containInstance() sfn.IChainable {
 		"Error.$":      "$.Failure.Error",
 		"Cause.$":      "States.Format('Write Containment Summary failed for instance {} (the instance itself was contained): {}', $.InstanceId, $.Failure.Cause)",
 	}, "")
-	writeSummary := b.call(sdkCall{
-		name:      "Write Containment Summary",
-		service:   "s3",
-		action:    "putObject",
-		iamAction: "s3:PutObject",
-		resources: []string{b.bucketObjects()},
-		params: map[string]interface{}{
-			"Bucket":            b.settings.EvidenceBucket,
-			"Key.$":             summaryKey,
-			"Body.$":            "$.Summary",
-			"ContentType":       "application/json",
-			"ChecksumAlgorithm": "SHA256",
-			"IfNoneMatch":       "*",
-		},
-		resultSelector: map[string]interface{}{"Sha256.$": "$.ChecksumSHA256"},
-		resultPath:     "$.SummaryObject",
-		onFailure:      summaryFailed,
-	})
+	writeSummary := b.writeEvidence("Write Containment Summary", summaryKey, "$.Summary",
+		map[string]interface{}{"Sha256.$": "$.ChecksumSHA256"}, "$.SummaryObject", summaryFailed)
 	compact := map[string]interface{}{
 		"SnapshotCount.$":                 "States.ArrayLength($.Summary.Snapshots)",
 		"AlreadyPreservedSnapshotCount.$": "States.ArrayLength($.Summary.AlreadyPreservedSnapshots)",
