@@ -76,15 +76,35 @@ var isolationGroupSelector = map[string]interface{}{
 	"Egress.$":   "$.SecurityGroups[*].IpPermissionsEgress[*]",
 }
 
-// prepareIsolationGroup runs once per VPC before any instance is contained,
-// so iterations in one VPC never race to create the group. It finds the
-// VPC's isolation group or creates it, and removes every rule from it,
-// including the allow-all egress rule every new group starts with. It ends
-// only when a read shows the group with zero rules. Input: {"VpcId": ...}.
-func (b *builder) prepareIsolationGroup() sfn.IChainable {
-	failed := sfn.NewFail(b.scope, jsii.String("Isolation Group Preparation Failed"), &sfn.FailProps{
+// vpcGroup is one of the per-VPC security groups the workflow maintains.
+type vpcGroup struct {
+	label      string // "Isolation Group", "All-Traffic Group"
+	what       string // words for the failure cause
+	name, desc string
+	purpose    string
+	selector   map[string]interface{}
+}
+
+// vpcGroupStates are the states shared by the preparation of every
+// per-VPC group: find it, create it, re-read it after a conflict, report it
+// ready, and fail.
+type vpcGroupStates struct {
+	find, recheck, create sfn.TaskStateBase
+	ready                 sfn.Pass
+	failed                sfn.Fail
+	// conflict sends EC2 errors of a change to the re-read: another
+	// execution may have created the group or changed a rule first.
+	conflict []catchTo
+}
+
+// prepareVPCGroup builds the shared states of a per-VPC group.
+// Input {"VpcId"}; the group's read goes to $.Group; ready outputs
+// {"VpcId", "GroupId"}.
+func (b *builder) prepareVPCGroup(g vpcGroup) vpcGroupStates {
+	var st vpcGroupStates
+	st.failed = sfn.NewFail(b.scope, jsii.String(g.label+" Preparation Failed"), &sfn.FailProps{
 		ErrorPath: jsii.String("$.Failure.Error"),
-		CausePath: jsii.String("States.Format('Preparing the isolation security group of VPC {} failed, before any instance was changed: {}', $.VpcId, $.Failure.Cause)"),
+		CausePath: jsii.String("States.Format('Preparing the " + g.what + " of VPC {} failed, before any instance was changed: {}', $.VpcId, $.Failure.Cause)"),
 	})
 	read := func(name string) sfn.TaskStateBase {
 		return b.call(sdkCall{
@@ -93,36 +113,50 @@ func (b *builder) prepareIsolationGroup() sfn.IChainable {
 			action:         "describeSecurityGroups",
 			iamAction:      "ec2:DescribeSecurityGroups",
 			resources:      []string{"*"},
-			params:         map[string]interface{}{"Filters": isolationGroupFilters("$.VpcId")},
-			resultSelector: isolationGroupSelector,
+			params:         map[string]interface{}{"Filters": groupFilters(g.name, "$.VpcId")},
+			resultSelector: g.selector,
 			resultPath:     "$.Group",
-			onFailure:      failed,
+			onFailure:      st.failed,
 		})
 	}
-	find := read("Find Isolation Group")
-	recheck := read("Recheck Isolation Group")
-	ready := b.pass("Isolation Group Ready", map[string]interface{}{
+	st.find = read("Find " + g.label)
+	st.recheck = read("Recheck " + g.label)
+	st.ready = b.pass(g.label+" Ready", map[string]interface{}{
 		"VpcId.$":   "$.VpcId",
 		"GroupId.$": "$.Group.GroupIds[0]",
 	}, "")
-	// A conflict (another execution created the group or removed a rule first)
-	// is fine if the group is now there with no rules.
-	conflict := []catchTo{{errors: []string{"Ec2.Ec2Exception"}, next: recheck, resultPath: "$.Failure"}}
-	create := b.call(sdkCall{
-		name:      "Create Isolation Group",
+	st.conflict = []catchTo{{errors: []string{"Ec2.Ec2Exception"}, next: st.recheck, resultPath: "$.Failure"}}
+	st.create = b.call(sdkCall{
+		name:      "Create " + g.label,
 		service:   "ec2",
 		action:    "createSecurityGroup",
 		iamAction: "ec2:CreateSecurityGroup",
 		resources: []string{arn("ec2", "security-group/*"), arn("ec2", "vpc/*")},
 		params: map[string]interface{}{
-			"GroupName":         IsolationGroupName,
-			"Description":       IsolationGroupDescription,
+			"GroupName":         g.name,
+			"Description":       g.desc,
 			"VpcId.$":           "$.VpcId",
-			"TagSpecifications": groupTags(IsolationGroupName, IsolationPurpose),
+			"TagSpecifications": groupTags(g.name, g.purpose),
 		},
-		catches:   conflict,
-		onFailure: failed,
+		catches:   st.conflict,
+		onFailure: st.failed,
 	})
+	st.create.Next(st.find)
+	return st
+}
+
+// prepareIsolationGroup runs once per VPC before any instance is contained,
+// so iterations in one VPC never race to create the group. It finds the
+// VPC's isolation group or creates it, and removes every rule from it,
+// including the allow-all egress rule every new group starts with. It ends
+// only when a read shows the group with zero rules. Input: {"VpcId": ...}.
+func (b *builder) prepareIsolationGroup() sfn.IChainable {
+	st := b.prepareVPCGroup(vpcGroup{
+		label: "Isolation Group", what: "isolation security group",
+		name: IsolationGroupName, desc: IsolationGroupDescription, purpose: IsolationPurpose,
+		selector: isolationGroupSelector,
+	})
+	find, recheck, create, ready, failed, conflict := st.find, st.recheck, st.create, st.ready, st.failed, st.conflict
 	// EC2 authorizes tags given at creation as ec2:CreateTags on the new
 	// group; without this the create fails with UnauthorizedOperation.
 	b.access = append(b.access, Access{
@@ -165,7 +199,6 @@ func (b *builder) prepareIsolationGroup() sfn.IChainable {
 		When(sfn.Condition_IsPresent(jsii.String("$.Group.Egress[0]")), revokeEgress, nil).
 		When(sfn.Condition_IsPresent(jsii.String("$.Group.Ingress[0]")), revokeIngress, nil).
 		Otherwise(ready)
-	create.Next(find)
 	revokeEgress.Next(find)
 	revokeIngress.Next(find)
 	recheck.Next(b.choice("Is The Isolation Group Usable After A Conflict?").
@@ -218,50 +251,16 @@ var allTrafficRules = []allTraffic{{"Ingress", "IPv4"}, {"Ingress", "IPv6"}, {"E
 // adds whichever of the four all-traffic rules it lacks. It ends only when a
 // read shows all four. Input {"VpcId"}; output {"VpcId", "GroupId"}.
 func (b *builder) prepareUntrackGroup() sfn.IChainable {
-	failed := sfn.NewFail(b.scope, jsii.String("All-Traffic Group Preparation Failed"), &sfn.FailProps{
-		ErrorPath: jsii.String("$.Failure.Error"),
-		CausePath: jsii.String("States.Format('Preparing the all-traffic security group of VPC {} failed, before any instance was changed: {}', $.VpcId, $.Failure.Cause)"),
-	})
 	selector := map[string]interface{}{"GroupIds.$": "$.SecurityGroups[*].GroupId"}
 	for _, r := range allTrafficRules {
 		selector[r.direction+r.family+".$"] = r.selector()
 	}
-	read := func(name string) sfn.TaskStateBase {
-		return b.call(sdkCall{
-			name:           name,
-			service:        "ec2",
-			action:         "describeSecurityGroups",
-			iamAction:      "ec2:DescribeSecurityGroups",
-			resources:      []string{"*"},
-			params:         map[string]interface{}{"Filters": groupFilters(UntrackGroupName, "$.VpcId")},
-			resultSelector: selector,
-			resultPath:     "$.Group",
-			onFailure:      failed,
-		})
-	}
-	find := read("Find All-Traffic Group")
-	recheck := read("Recheck All-Traffic Group")
-	ready := b.pass("All-Traffic Group Ready", map[string]interface{}{
-		"VpcId.$":   "$.VpcId",
-		"GroupId.$": "$.Group.GroupIds[0]",
-	}, "")
-	conflict := []catchTo{{errors: []string{"Ec2.Ec2Exception"}, next: recheck, resultPath: "$.Failure"}}
-	create := b.call(sdkCall{
-		name:      "Create All-Traffic Group",
-		service:   "ec2",
-		action:    "createSecurityGroup",
-		iamAction: "ec2:CreateSecurityGroup",
-		resources: []string{arn("ec2", "security-group/*"), arn("ec2", "vpc/*")},
-		params: map[string]interface{}{
-			"GroupName":         UntrackGroupName,
-			"Description":       UntrackGroupDescription,
-			"VpcId.$":           "$.VpcId",
-			"TagSpecifications": groupTags(UntrackGroupName, UntrackPurpose),
-		},
-		catches:   conflict,
-		onFailure: failed,
+	st := b.prepareVPCGroup(vpcGroup{
+		label: "All-Traffic Group", what: "all-traffic security group",
+		name: UntrackGroupName, desc: UntrackGroupDescription, purpose: UntrackPurpose,
+		selector: selector,
 	})
-	create.Next(find)
+	find, recheck, create, ready, failed, conflict := st.find, st.recheck, st.create, st.ready, st.failed, st.conflict
 	state := b.choice("Does The All-Traffic Group Allow Everything?").
 		When(sfn.Condition_IsNotPresent(jsii.String("$.Group.GroupIds[0]")), create, nil)
 	complete := []sfn.Condition{sfn.Condition_IsPresent(jsii.String("$.Group.GroupIds[0]"))}
