@@ -41,10 +41,11 @@ var recordObjects = []struct{ name, file, body string }{
 // It runs beside isolation, so it never delays it, and never fails that
 // phase: an error is recorded in $.RecordFailure and fails the instance
 // once containment and snapshots are done.
-func (b *builder) recordPreIncidentState() sfn.IChainable {
+func (b *builder) recordPreIncidentState(prefix string) sfn.IChainable {
+	n := func(name string) string { return prefix + name }
 	// The branch's last state outputs only its outcome, so the Parallel's
 	// output does not carry the record's bulk (console output, user data).
-	failed := b.pass("Record Failed", map[string]interface{}{"RecordFailure": map[string]interface{}{
+	failed := b.pass(n("Record Failed"), map[string]interface{}{"RecordFailure": map[string]interface{}{
 		"Error.$": "$.Failure.Error",
 		"Cause.$": "States.Format('Record Pre-Incident State failed for instance {}: {}', $.InstanceId, $.Failure.Cause)",
 	}}, "")
@@ -53,18 +54,18 @@ func (b *builder) recordPreIncidentState() sfn.IChainable {
 	}
 	// S3 encrypts each object with the evidence key (SSE-KMS, bucket key).
 	b.access = append(b.access, Access{Action: "kms:GenerateDataKey", Resources: []string{b.settings.EvidenceKeyArn}})
-	kept := b.pass("Record Already Written", map[string]interface{}{"RecordResult": map[string]interface{}{
+	kept := b.pass(n("Record Already Written"), map[string]interface{}{"RecordResult": map[string]interface{}{
 		"Bucket":        b.settings.EvidenceBucket,
 		"ManifestKey.$": key(RecordManifestObject),
 		"Written":       false,
 	}}, "")
 
-	readFailed := b.pass("Record Read Failed", map[string]interface{}{"RecordFailure": map[string]interface{}{
+	readFailed := b.pass(n("Record Read Failed"), map[string]interface{}{"RecordFailure": map[string]interface{}{
 		"Error.$": "$.Failure.Error",
 		"Cause.$": "States.Format('Record Pre-Incident State failed for instance {}: {}', $.InstanceId, $.Failure.Cause)",
 	}}, "")
 	userData := b.call(sdkCall{
-		name:       "Read User Data",
+		name:       n("Read User Data"),
 		service:    "ec2",
 		action:     "describeInstanceAttribute",
 		iamAction:  "ec2:DescribeInstanceAttribute",
@@ -74,7 +75,7 @@ func (b *builder) recordPreIncidentState() sfn.IChainable {
 		onFailure:  readFailed,
 	})
 	console := b.call(sdkCall{
-		name:       "Read Console Output",
+		name:       n("Read Console Output"),
 		service:    "ec2",
 		action:     "getConsoleOutput",
 		iamAction:  "ec2:GetConsoleOutput",
@@ -85,17 +86,17 @@ func (b *builder) recordPreIncidentState() sfn.IChainable {
 	})
 
 	// Each object is written in parallel; its S3-computed SHA-256 is kept.
-	write := sfn.NewParallel(b.scope, jsii.String("Write Record Objects"), &sfn.ParallelProps{
+	write := sfn.NewParallel(b.scope, jsii.String(n("Write Record Objects")), &sfn.ParallelProps{
 		ResultPath: jsii.String("$.RecordObjects"),
 	})
 	for _, o := range recordObjects {
-		write.Branch(b.writeEvidence("Write "+o.name+" Record", key(o.file), o.body, map[string]interface{}{
+		write.Branch(b.writeEvidence(n("Write "+o.name+" Record"), key(o.file), o.body, map[string]interface{}{
 			"Object":      o.file,
 			"Sha256.$":    "$.ChecksumSHA256",
 			"VersionId.$": "$.VersionId",
-		}, "$", b.recordWriteFailed(o.name)))
+		}, "$", b.recordWriteFailed(prefix, o.name)))
 	}
-	manifest := b.writeEvidence("Write Record Manifest", key(RecordManifestObject), map[string]interface{}{
+	manifest := b.writeEvidence(n("Write Record Manifest"), key(RecordManifestObject), map[string]interface{}{
 		"IncidentId.$":      "$.IncidentId",
 		"InstanceId.$":      "$.InstanceId",
 		"ExecutionId.$":     "$$.Execution.Id",
@@ -107,7 +108,7 @@ func (b *builder) recordPreIncidentState() sfn.IChainable {
 		"Sha256.$":    "$.ChecksumSHA256",
 		"VersionId.$": "$.VersionId",
 	}, "$.RecordManifest", failed)
-	written := b.pass("Record Written", map[string]interface{}{"RecordResult": map[string]interface{}{
+	written := b.pass(n("Record Written"), map[string]interface{}{"RecordResult": map[string]interface{}{
 		"Bucket":           b.settings.EvidenceBucket,
 		"ManifestKey.$":    key(RecordManifestObject),
 		"ManifestSha256.$": "$.RecordManifest.Sha256",
@@ -119,7 +120,7 @@ func (b *builder) recordPreIncidentState() sfn.IChainable {
 	reads := userData.Next(console)
 	// A present manifest means the record was written by an earlier run.
 	exists := b.call(sdkCall{
-		name:           "Is The Record Already Written?",
+		name:           n("Is The Record Already Written?"),
 		service:        "s3",
 		action:         "headObject",
 		iamAction:      "s3:GetObject",
@@ -134,17 +135,17 @@ func (b *builder) recordPreIncidentState() sfn.IChainable {
 		onFailure: failed,
 	})
 	console.Next(write).Next(manifest).Next(written)
-	return b.choice("Record The Pre-Incident State?").
+	return b.choice(n("Record The Pre-Incident State?")).
 		When(sfn.Condition_IsPresent(jsii.String("$.Instance.Item")), exists.Next(kept), nil).
-		Otherwise(b.pass("No Record Data", map[string]interface{}{"RecordFailure": map[string]interface{}{
+		Otherwise(b.pass(n("No Record Data"), map[string]interface{}{"RecordFailure": map[string]interface{}{
 			"Error": "Containment.NoRecord", "Cause": "no pre-incident data was read",
 		}}, ""))
 }
 
 // recordWriteFailed is the Fail state of one record object's write: the
 // Parallel's catch turns it into $.RecordFailure.
-func (b *builder) recordWriteFailed(name string) sfn.Fail {
-	return sfn.NewFail(b.scope, jsii.String("Write "+name+" Record Failed"), &sfn.FailProps{
+func (b *builder) recordWriteFailed(prefix, name string) sfn.Fail {
+	return sfn.NewFail(b.scope, jsii.String(prefix+"Write "+name+" Record Failed"), &sfn.FailProps{
 		ErrorPath: jsii.String("$.Failure.Error"),
 		CausePath: jsii.String("States.Format('writing the {} object of the pre-incident record failed for instance {}: {}', '" + name + "', $.InstanceId, $.Failure.Cause)"),
 	})

@@ -160,11 +160,21 @@ func (b *builder) containInstance() sfn.IChainable {
 		"Outcome":      "FAILED",
 		"Error.$":      "$.Failure.Error",
 		"Cause.$":      "$.Failure.Cause",
+		"Record.$":     "$.FailureRecord..RecordResult",
 	}, "")
+	// A failing phase aborts the others, the record branch among them: the
+	// instance may already be changed, so its pre-incident record is
+	// written now (or found already written) before the failure is kept.
+	recordFirst := sfn.NewParallel(b.scope, jsii.String("Keep The Record Before Failing"), &sfn.ParallelProps{
+		ResultPath: jsii.String("$.FailureRecord"),
+	})
+	recordFirst.Branch(b.recordPreIncidentState("Before Failing: "))
+	recordFirst.AddCatch(recordFailure, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.FailureRecordError")})
+	recordFirst.Next(recordFailure)
 	catch := func(s interface {
 		AddCatch(sfn.IChainable, *sfn.CatchProps) sfn.Parallel
 	}) {
-		s.AddCatch(recordFailure, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+		s.AddCatch(recordFirst, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
 	}
 
 	metadataFailed := b.pass("Metadata Collection Failed", map[string]interface{}{
@@ -215,7 +225,7 @@ func (b *builder) containInstance() sfn.IChainable {
 		ResultPath: jsii.String("$.Isolated"),
 	})
 	isolate.Branch(b.isolateNetwork(), b.detachInstanceProfile(), b.deregisterFromTargetGroups(),
-		b.deregisterFromClassicLoadBalancers(), b.recordPublicAddresses(), b.recordPreIncidentState())
+		b.deregisterFromClassicLoadBalancers(), b.recordPublicAddresses(), b.recordPreIncidentState(""))
 	catch(isolate)
 
 	evidence := sfn.NewParallel(b.scope, jsii.String("Preserve Evidence"), &sfn.ParallelProps{

@@ -233,6 +233,9 @@ func TestOneFailingInstanceDoesNotAbortTheOthers(t *testing.T) {
 		t.Errorf("contained %v, want [%s]", out.Contained, other.ID)
 	}
 	assertContained(t, other, out, ex, 0)
+	// The failed instance was changed before it failed: its pre-incident
+	// record must be stored all the same.
+	assertRecordWritten(t, withProfile, out.summary(t, withProfile.ID), incidentID(ex))
 }
 
 // tallied reads the per-instance outcomes of an execution from the output of
