@@ -54,7 +54,8 @@ func (b *builder) validateInput(next sfn.IChainable) sfn.IChainable {
 		When(sfn.Condition_Or(
 			sfn.Condition_IsNotPresent(jsii.String("$.Region")),
 			sfn.Condition_IsNotString(jsii.String("$.Region")),
-		), b.rejectInput("Region Is Missing", "The input has no Region string."), nil).
+			sfn.Condition_StringEquals(jsii.String("$.Region"), jsii.String("")),
+		), b.rejectInput("Region Is Missing", "The input has no Region: give the region of the instances, which must be this deployment's."), nil).
 		When(sfn.Condition_Not(sfn.Condition_StringEquals(jsii.String("$.Region"), region)), wrongRegion, nil).
 		Otherwise(normalise.Next(tooMany))
 }
