@@ -116,6 +116,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/essential-ir/essential-ir/infra/stack"
+	"github.com/essential-ir/essential-ir/internal/deploy"
 	"github.com/essential-ir/essential-ir/internal/emulator"
 	"github.com/essential-ir/essential-ir/internal/scene"
 	"github.com/essential-ir/essential-ir/statemachine"
@@ -566,7 +567,7 @@ func TestFaultMatrix(t *testing.T) {
 	t.Cleanup(func() { _ = emu.SetFaults(ctx, nil) })
 
 	// Each case's scenes are built while the case before it runs (on the
-	// API port, which is never faulted); the first while the reference runs.
+	// API port, which is never faulted); the first one meanwhile.
 	next := prepareCase(cases[0])
 	var bareCalls map[string]bool
 	if full {
@@ -675,10 +676,8 @@ func runMatrixCase(t *testing.T, c matrixCase, sc caseScenes, bareCalls map[stri
 	}
 	desiredBefore := desired(t, web)
 	setup := c.setup()
-	machine := machineARN
-	if setup.params != nil {
-		machine = machineWith(t, setup.params)
-	}
+	target := deploymentFor(t, setup.params)
+	machine := target.StateMachineARN
 
 	if len(c.Faults) > 1 {
 		t.Logf("faults: %s", c.describe())
@@ -717,9 +716,10 @@ func runMatrixCase(t *testing.T, c matrixCase, sc caseScenes, bareCalls map[stri
 	fig.cases++
 	fig.injected += injected
 	elapsed := ex.Stop.Sub(ex.Start)
+	backoff := retryBackoff(t)
 	defer func() {
-		fig.rows = append(fig.rows, fmt.Sprintf("%-70s %-9s %3d faults  execution %5.1fs  case %5.1fs (+%4.1fs building scenes meanwhile)",
-			c.name(), ex.Status, injected, elapsed.Seconds(), time.Since(began).Seconds(), sc.built.Seconds()))
+		fig.rows = append(fig.rows, fmt.Sprintf("%-62s %-9s %3d faults  execution %5.1fs  back-off on AWS %5.1fs  case %5.1fs (+%4.1fs building scenes meanwhile)",
+			c.name(), ex.Status, injected, elapsed.Seconds(), backoff, time.Since(began).Seconds(), sc.built.Seconds()))
 	}()
 	if t.Failed() {
 		t.FailNow()
@@ -727,10 +727,10 @@ func runMatrixCase(t *testing.T, c matrixCase, sc caseScenes, bareCalls map[stri
 
 	if c.transient() {
 		out := mustSucceed(t, ex)
-		assertContainedOn(t, setup.params, web, out, ex, desiredBefore)
+		assertContainedOn(t, target, setup.params, web, out, ex, desiredBefore)
 		assertRetried(t, injected)
 		fig.invariantChecks += assertEvidenceKept(t, ex, history(t, ex), web)
-		fig.invariantChecks += assertRecordKept(t, ex, web, out.summary(t, web.ID))
+		fig.invariantChecks += assertRecordKept(t, target.Bucket, ex, web, out.summary(t, web.ID))
 		if !t.Failed() {
 			fig.survived++
 		}
@@ -745,7 +745,7 @@ func runMatrixCase(t *testing.T, c matrixCase, sc caseScenes, bareCalls map[stri
 	if elapsed > deniedBound {
 		t.Errorf("the execution took %s to fail, more than %s", elapsed, deniedBound)
 	}
-	if ex.Error == "" || !strings.Contains(ex.Error+" "+ex.Cause, rule.Code) {
+	if ex.Error == "" || !namesAWSError(ex.Error+" "+ex.Cause, rule) {
 		t.Errorf("error %q, cause %q: want AWS's error %s named", ex.Error, ex.Cause, rule.Code)
 	}
 	// Whether the instance calls the API: the web server calls every API
@@ -789,13 +789,13 @@ func runMatrixCase(t *testing.T, c matrixCase, sc caseScenes, bareCalls map[stri
 				if inst == web {
 					d = desiredBefore
 				}
-				assertContainedOn(t, setup.params, inst, out, ex, d)
+				assertContainedOn(t, target, setup.params, inst, out, ex, d)
 			case "FAILED":
 				if !calls(inst) {
 					t.Errorf("instance %s never calls %s, yet it failed: %s", inst.ID, api, sum.Cause)
 				}
 				assertStepNamed(t, api, inst.ID, sum.Cause)
-				if !strings.Contains(sum.Error+" "+sum.Cause, rule.Code) {
+				if !namesAWSError(sum.Error+" "+sum.Cause, rule) {
 					t.Errorf("%s: error %q and cause do not name AWS's error %s: %s", inst.ID, sum.Error, rule.Code, sum.Cause)
 				}
 				if !strings.Contains(ex.Cause, inst.ID) {
@@ -812,7 +812,7 @@ func runMatrixCase(t *testing.T, c matrixCase, sc caseScenes, bareCalls map[stri
 		if reached {
 			sum = out.summary(t, inst.ID)
 		}
-		fig.invariantChecks += assertRecordKept(t, ex, inst, sum)
+		fig.invariantChecks += assertRecordKept(t, target.Bucket, ex, inst, sum)
 	}
 	if !t.Failed() {
 		fig.failedPrecisely++
@@ -861,6 +861,27 @@ func history(t *testing.T, ex *emulator.Execution) []sfntypes.HistoryEvent {
 		t.Fatal(err)
 	}
 	return events
+}
+
+// retryBackoff is the longest back-off any one state requested in the
+// execution (the sum of its Retry delays): what the faults would cost in
+// time on AWS, where back-off really sleeps. Branches back off in parallel,
+// so the longest chain, not the total, bounds the delay.
+func retryBackoff(t *testing.T) float64 {
+	t.Helper()
+	delays, err := emu.Delays(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	byState := map[string]float64{}
+	longest := 0.0
+	for _, d := range delays {
+		if d.Kind == "retry" {
+			byState[d.State] += d.RequestedSeconds
+			longest = max(longest, byState[d.State])
+		}
+	}
+	return longest
 }
 
 // talliedIfAny is tallied for an execution that may have ended before
@@ -1092,22 +1113,23 @@ func changedInAccount(t *testing.T, inst *scene.Instance) bool {
 // execution, whatever its outcome: if the workflow changed anything on the
 // instance, its pre-incident record (read before the first change) is
 // stored in the evidence bucket, unless storing the record is itself what
-// failed and the instance's cause says so. sum is the instance's summary
+// failed and the instance's cause says so. bucket is the deployment's
+// evidence bucket; sum is the instance's summary
 // (zero if the execution never reached Tally Outcomes). It returns the
 // number of checks made.
-func assertRecordKept(t *testing.T, ex *emulator.Execution, inst *scene.Instance, sum InstanceSummary) int {
+func assertRecordKept(t *testing.T, bucket string, ex *emulator.Execution, inst *scene.Instance, sum InstanceSummary) int {
 	t.Helper()
 	if !changedInAccount(t, inst) {
 		return 1
 	}
 	key := incidentID(ex) + "/" + inst.ID + "/" + statemachine.RecordManifestObject
-	if _, err := evidence().HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(deployed.Bucket), Key: aws.String(key)}); err == nil {
+	if _, err := evidence().HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err == nil {
 		return 1
 	}
 	if sum.Outcome == "FAILED" && strings.Contains(sum.Cause, recordStep+" failed for instance "+inst.ID) {
 		return 1
 	}
-	t.Errorf("%s was changed but its pre-incident record s3://%s/%s was never stored (outcome %q: %s)", inst.ID, deployed.Bucket, key, sum.Outcome, sum.Cause)
+	t.Errorf("%s was changed but its pre-incident record s3://%s/%s was never stored (outcome %q: %s)", inst.ID, bucket, key, sum.Outcome, sum.Cause)
 	return 1
 }
 
@@ -1406,25 +1428,28 @@ func assertClearRejection(t *testing.T, ex *emulator.Execution) {
 // expects a running one).
 func assertContainedStopped(t *testing.T, inst *scene.Instance, out Output, ex *emulator.Execution) {
 	t.Helper()
-	assertContainedVariant(t, inst, out, ex, 0, true, false)
+	assertContainedVariant(t, deployed, inst, out, ex, 0, true, false)
 }
 
-// assertContainedOn is assertContained for a deployment with the given stack
-// parameters: with DisassociateElasticIps=true the instance's Elastic IP
-// must be released and reported so (assertContained expects it kept).
-func assertContainedOn(t *testing.T, params map[string]string, inst *scene.Instance, out Output, ex *emulator.Execution, desiredBefore int32) {
+// assertContainedOn is assertContained for the deployment d made with the
+// given stack parameters: with DisassociateElasticIps=true the instance's
+// Elastic IP must be released and reported so (assertContained expects it
+// kept), and the record is in d's bucket.
+func assertContainedOn(t *testing.T, d *deploy.Deployment, params map[string]string, inst *scene.Instance, out Output, ex *emulator.Execution, desiredBefore int32) {
 	t.Helper()
-	if params[stack.ParamElasticIPs] != "true" || inst.ElasticIP == "" {
+	if d.StateMachineARN == machineARN {
 		assertContained(t, inst, out, ex, desiredBefore)
 		return
 	}
-	assertContainedVariant(t, inst, out, ex, desiredBefore, false, true)
+	assertContainedVariant(t, d, inst, out, ex, desiredBefore, false, params[stack.ParamElasticIPs] == "true")
 }
 
 // assertContainedVariant makes the checks of assertContained (it mirrors its
-// list), except that a stopped instance's metadata must say stopped, and a
-// released Elastic IP must be off the instance and reported released.
-func assertContainedVariant(t *testing.T, inst *scene.Instance, out Output, ex *emulator.Execution, desiredBefore int32, stopped, releasedIP bool) {
+// list) for deployment d, except that a stopped instance's metadata must say
+// stopped, and a released Elastic IP must be off the instance and reported
+// released. Outside the default deployment the record is only checked to be
+// in d's bucket.
+func assertContainedVariant(t *testing.T, d *deploy.Deployment, inst *scene.Instance, out Output, ex *emulator.Execution, desiredBefore int32, stopped, releasedIP bool) {
 	t.Helper()
 	incident := incidentID(ex)
 	sum := out.summary(t, inst.ID)
@@ -1448,7 +1473,7 @@ func assertContainedVariant(t *testing.T, inst *scene.Instance, out Output, ex *
 	assertCredentialsDenied(t, inst, sum)
 	assertDeregistered(t, inst, sum)
 	assertLeftClassicLoadBalancers(t, inst, sum)
-	if releasedIP {
+	if releasedIP && inst.ElasticIP != "" {
 		if holder := elasticIPHolder(t, inst.ElasticIPAllocationID); holder != "" {
 			t.Errorf("%s: Elastic IP %s still on %s", inst.ID, inst.ElasticIP, holder)
 		}
@@ -1459,7 +1484,51 @@ func assertContainedVariant(t *testing.T, inst *scene.Instance, out Output, ex *
 		assertElasticIPsRecorded(t, inst, sum)
 	}
 	assertSnapshotsPreserved(t, inst, sum, incident)
-	assertRecordWritten(t, inst, sum, incident)
+	if d == deployed {
+		assertRecordWritten(t, inst, sum, incident)
+		return
+	}
+	prefix := incident + "/" + inst.ID + "/"
+	for _, object := range []string{statemachine.RecordManifestObject, statemachine.RecordInstanceObject, statemachine.RecordUserDataObject, statemachine.RecordConsoleObject} {
+		if _, err := evidence().HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(d.Bucket), Key: aws.String(prefix + object)}); err != nil {
+			t.Errorf("%s: record object s3://%s/%s%s: %v", inst.ID, d.Bucket, prefix, object, err)
+		}
+	}
+}
+
+// reliabilityDeployments holds the deployments made for non-default stack
+// parameters, by parameters.
+var reliabilityDeployments sync.Map
+
+// deploymentFor returns the default deployment for nil params, else a
+// deployment (state machine, key and bucket) made once for those
+// parameters.
+func deploymentFor(t *testing.T, params map[string]string) *deploy.Deployment {
+	t.Helper()
+	if params == nil {
+		return deployed
+	}
+	var keys []string
+	for k, v := range params {
+		keys = append(keys, k+"-"+v)
+	}
+	sort.Strings(keys)
+	name := "essential-ir-reliability-" + strings.Join(keys, "-")
+	if d, ok := reliabilityDeployments.Load(name); ok {
+		return d.(*deploy.Deployment)
+	}
+	d, err := deploy.Deploy(context.Background(), emu, template, name, params)
+	if err != nil {
+		t.Fatalf("deploy with %v: %v", params, err)
+	}
+	actual, _ := reliabilityDeployments.LoadOrStore(name, d)
+	return actual.(*deploy.Deployment)
+}
+
+// namesAWSError reports whether text names the error of the fault rule: its
+// code, or for a response without a body (S3 HEAD) its HTTP status.
+func namesAWSError(text string, rule emulator.FaultRule) bool {
+	return strings.Contains(text, rule.Code) || strings.Contains(text, fmt.Sprintf("Status Code: %d", rule.Status))
 }
 
 // ---------------------------------------------------------------------------
