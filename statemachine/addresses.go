@@ -52,8 +52,11 @@ func (b *builder) recordPublicAddresses() sfn.IChainable {
 		iamAction: "ec2:DisassociateAddress",
 		resources: []string{arn("ec2", "elastic-ip/*"), arn("ec2", "network-interface/*"), arn("ec2", "instance/*")},
 		params:    map[string]interface{}{"AssociationId.$": "$.AssociationId"},
-		onFailure: b.stepFailed("Disassociate Elastic IP"),
-		optional:  OptionalElasticIPRelease,
+		// Already disassociated: the read after the Map checks every one.
+		alreadyDone: associationGone,
+		verify:      b.succeed("Elastic IP Already Disassociated"),
+		onFailure:   b.stepFailed("Disassociate Elastic IP"),
+		optional:    OptionalElasticIPRelease,
 	}), nil)
 	release.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
 	confirm := read("Confirm Elastic IPs Disassociated", "$.ElasticIpCheck")

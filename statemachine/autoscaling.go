@@ -25,6 +25,17 @@ func (b *builder) detachFromAutoScaling() sfn.IChainable {
 		resultPath:     "$.AutoScaling",
 		onFailure:      failed,
 	})
+	confirm := b.call(sdkCall{
+		name:           "Confirm Auto Scaling Detach",
+		service:        "autoscaling",
+		action:         "describeAutoScalingInstances",
+		iamAction:      "autoscaling:DescribeAutoScalingInstances",
+		resources:      []string{"*"},
+		params:         readParams,
+		resultSelector: map[string]interface{}{"LifecycleStates.$": "$.AutoScalingInstances[*].LifecycleState"},
+		resultPath:     "$.AutoScalingCheck",
+		onFailure:      failed,
+	})
 	detach := b.call(sdkCall{
 		name:      "Detach From Auto Scaling Group",
 		service:   "autoscaling",
@@ -36,18 +47,9 @@ func (b *builder) detachFromAutoScaling() sfn.IChainable {
 			"InstanceIds.$":                  "States.Array($.InstanceId)",
 			"ShouldDecrementDesiredCapacity": false,
 		},
-		onFailure: failed,
-	})
-	confirm := b.call(sdkCall{
-		name:           "Confirm Auto Scaling Detach",
-		service:        "autoscaling",
-		action:         "describeAutoScalingInstances",
-		iamAction:      "autoscaling:DescribeAutoScalingInstances",
-		resources:      []string{"*"},
-		params:         readParams,
-		resultSelector: map[string]interface{}{"LifecycleStates.$": "$.AutoScalingInstances[*].LifecycleState"},
-		resultPath:     "$.AutoScalingCheck",
-		onFailure:      failed,
+		alreadyDone: notInGroup,
+		verify:      confirm,
+		onFailure:   failed,
 	})
 	pause := b.wait("Wait For Auto Scaling Detach", 5)
 	verified := b.choice("Has It Left The Auto Scaling Group?").

@@ -47,6 +47,13 @@ type sdkCall struct {
 	catches []catchTo
 	// onFailure receives every other error, after retries.
 	onFailure sfn.IChainable
+	// alreadyDone lists the error codes and message phrases with which AWS
+	// refuses a change that is already made: another execution (or a
+	// person) made it between this execution's read and its change. Such an
+	// error goes to verify, the step's follow-up read, instead of failing
+	// the step; the read then decides.
+	alreadyDone []string
+	verify      sfn.IChainable
 	// optional: see Access.Optional.
 	optional string
 }
@@ -102,9 +109,52 @@ func (b *builder) call(c sdkCall) tasks.CallAwsService {
 	if c.onFailure == nil {
 		panic(fmt.Sprintf("statemachine: task %q has no failure state", c.name))
 	}
-	task.AddCatch(c.onFailure, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	failure := c.onFailure
+	if len(c.alreadyDone) > 0 {
+		if c.verify == nil {
+			panic(fmt.Sprintf("statemachine: task %q lists alreadyDone errors but no verify state", c.name))
+		}
+		failure = b.choice("Already Done? "+c.name).
+			When(causeMentions("$.Failure.Cause", c.alreadyDone...), c.verify, nil).
+			Otherwise(c.onFailure)
+	}
+	task.AddCatch(failure, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
 	b.access = append(b.access, Access{Action: c.iamAction, Resources: c.resources, Conditions: c.conditions, Optional: c.optional})
 	return task
+}
+
+// Errors with which AWS refuses a change that is already made: another
+// execution made it first (EC2 API reference, "Error codes"; Auto Scaling
+// DetachInstances; ELB DeregisterTargets). Each is caught by sdkCall's
+// alreadyDone and sent to the step's follow-up read, which decides.
+var (
+	// groupExists: CreateSecurityGroup of a name the VPC already has.
+	groupExists = []string{"InvalidGroup.Duplicate", "already exists for VPC"}
+	// ruleExists: AuthorizeSecurityGroup* of a rule the group already has.
+	ruleExists = []string{"InvalidPermission.Duplicate", "already exists"}
+	// ruleGone: RevokeSecurityGroup* of a rule already removed.
+	ruleGone = []string{"InvalidPermission.NotFound", "rule does not exist"}
+	// associationGone: Disassociate* of an association already removed.
+	associationGone = []string{"InvalidAssociationID.NotFound", "association ID"}
+	// notInGroup: DetachInstances of an instance that already left.
+	notInGroup = []string{"is not part of Auto Scaling group"}
+	// targetGone: DeregisterTargets of a target already deregistered.
+	targetGone = []string{"InvalidTarget"}
+)
+
+// causeMentions is true when the error cause at path contains any of the
+// phrases (an AWS error code such as InvalidGroup.Duplicate, or words of its
+// message: the aws-sdk integration reports EC2's errors under the single
+// name Ec2.Ec2Exception, so the cause is what tells them apart).
+func causeMentions(path string, phrases ...string) sfn.Condition {
+	conds := make([]sfn.Condition, len(phrases))
+	for i, p := range phrases {
+		conds[i] = sfn.Condition_StringMatches(jsii.String(path), jsii.String("*"+p+"*"))
+	}
+	if len(conds) == 1 {
+		return conds[0]
+	}
+	return sfn.Condition_Or(conds...)
 }
 
 // taskTimeoutSeconds bounds every single API call; a call that hangs is

@@ -9,6 +9,11 @@ import (
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 )
 
+// maxListedIDs bounds the IDs of one input, duplicates included, as a
+// multiple of the instances one execution accepts: each ID is checked
+// (two history events) before duplicates are removed.
+const maxListedIDs = 10
+
 // SampleInput is an execution input a responder can start from.
 const SampleInput = `{"InstanceIds": ["i-0123456789abcdef0"], "Region": "us-east-1"}`
 
@@ -33,6 +38,9 @@ func (b *builder) validateInput(next sfn.IChainable) sfn.IChainable {
 		CausePath: jsii.String(fmt.Sprintf("States.Format('This state machine is deployed in %s and acts only there; the input asks for {}. "+
 			"Nothing was changed. Start the essential-ir state machine deployed in {} instead.', $.Region, $.Region)", *region)),
 	})
+	// Every element is checked before duplicates are removed; the count
+	// first bounds that check.
+	count := b.pass("Count The IDs", map[string]interface{}{"IdCount.$": "States.ArrayLength($.InstanceIds)"}, "$.Given")
 	normalise := b.pass("Normalise Input", map[string]interface{}{
 		"InstanceIds.$":   "States.ArrayUnique($.InstanceIds)",
 		"InstanceCount.$": "States.ArrayLength(States.ArrayUnique($.InstanceIds))",
@@ -48,6 +56,12 @@ func (b *builder) validateInput(next sfn.IChainable) sfn.IChainable {
 		When(sfn.Condition_IsNotPresent(jsii.String("$.InstanceIds")),
 			b.rejectInput("InstanceIds Is Missing", "The input has no InstanceIds list."), nil).
 		When(sfn.Condition_Or(
+			sfn.Condition_IsString(jsii.String("$.InstanceIds")),
+			sfn.Condition_IsNumeric(jsii.String("$.InstanceIds")),
+			sfn.Condition_IsBoolean(jsii.String("$.InstanceIds")),
+			sfn.Condition_IsNull(jsii.String("$.InstanceIds")),
+		), b.rejectInput("InstanceIds Is Not A List", `InstanceIds must be a JSON list, even for one instance or when pasting several: ["i-0123456789abcdef0", "i-0fedcba9876543210"], not a single string or comma-separated text.`), nil).
+		When(sfn.Condition_Or(
 			sfn.Condition_IsNotPresent(jsii.String("$.InstanceIds[0]")),
 			sfn.Condition_IsNotString(jsii.String("$.InstanceIds[0]")),
 		), b.rejectInput("InstanceIds Is Not A List Of IDs", "InstanceIds must be a non-empty list of EC2 instance IDs (strings such as i-0123456789abcdef0)."), nil).
@@ -57,7 +71,42 @@ func (b *builder) validateInput(next sfn.IChainable) sfn.IChainable {
 			sfn.Condition_StringEquals(jsii.String("$.Region"), jsii.String("")),
 		), b.rejectInput("Region Is Missing", "The input has no Region: give the region of the instances, which must be this deployment's."), nil).
 		When(sfn.Condition_Not(sfn.Condition_StringEquals(jsii.String("$.Region"), region)), wrongRegion, nil).
-		Otherwise(normalise.Next(tooMany))
+		Otherwise(count.Next(b.choice("Are There Too Many IDs?").
+			When(sfn.Condition_NumberGreaterThan(jsii.String("$.Given.IdCount"), jsii.Number(float64(maxListedIDs*b.settings.MaxInstances))),
+				b.rejectInput("Too Many IDs", fmt.Sprintf("The list has more than %d IDs, duplicates included; one execution contains at most %d instances. Split the list across several executions, started at the same time.", maxListedIDs*b.settings.MaxInstances, b.settings.MaxInstances)), nil).
+			Otherwise(b.checkEveryID(normalise.Next(tooMany)))))
+}
+
+// checkEveryID refuses, before anything is read or changed, a list in which
+// any element is not a string shaped like an instance ID (a number, null,
+// a nested list, a name, an upper-case ID): only element 0 is checked by
+// the shape Choice, and such an element would otherwise reach EC2 as the
+// text "None" or "42", or fail the SDK's serialisation.
+func (b *builder) checkEveryID(next sfn.IChainable) sfn.IChainable {
+	each := sfn.NewMap(b.scope, jsii.String("Check Every ID"), &sfn.MapProps{
+		ItemsPath: jsii.String("$.InstanceIds"),
+		ItemSelector: &map[string]interface{}{
+			"Id.$":       "$$.Map.Item.Value",
+			"Position.$": "$$.Map.Item.Index",
+		},
+		ResultPath: sfn.JsonPath_DISCARD(),
+	})
+	notAnID := sfn.NewFail(b.scope, jsii.String("Not An Instance ID"), &sfn.FailProps{
+		Error: jsii.String("InvalidInput"),
+		CausePath: jsii.String("States.Format('InstanceIds[{}] is {}, which is not an EC2 instance ID: InstanceIds must list instance IDs, " +
+			"each i- followed by 8 or 17 lower-case hexadecimal digits. Check every ID. Nothing was changed.', $.Position, States.JsonToString($.Id))"),
+	})
+	each.ItemProcessor(b.choice("Is It An Instance ID?").
+		When(sfn.Condition_And(
+			sfn.Condition_IsString(jsii.String("$.Id")),
+			sfn.Condition_StringMatches(jsii.String("$.Id"), jsii.String("i-*")),
+		), b.succeed("Shaped Like An Instance ID"), nil).
+		Otherwise(notAnID), nil)
+	each.AddCatch(sfn.NewFail(b.scope, jsii.String("An ID Is Not An Instance ID"), &sfn.FailProps{
+		ErrorPath: jsii.String("$.Failure.Error"),
+		CausePath: jsii.String("$.Failure.Cause"),
+	}), &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	return each.Next(next)
 }
 
 // findInstances reads every requested instance in one DescribeInstances call
@@ -68,8 +117,19 @@ func (b *builder) validateInput(next sfn.IChainable) sfn.IChainable {
 func (b *builder) findInstances(next sfn.IChainable) sfn.IChainable {
 	notFound := sfn.NewFail(b.scope, jsii.String("Instances Not Found"), &sfn.FailProps{
 		ErrorPath: jsii.String("$.Failure.Error"),
-		CausePath: jsii.String("States.Format('Nothing was changed: EC2 in {} could not describe the requested instances. Check every ID and the Region. EC2 said: {}', $.Region, $.Failure.Cause)"),
+		CausePath: jsii.String("States.Format('Nothing was changed: EC2 in {} did not find every one of the instances {}. Check every ID and the Region. EC2 said: {}', " +
+			"$.Region, States.JsonToString($.InstanceIds), $.Failure.Cause)"),
 	})
+	refused := sfn.NewFail(b.scope, jsii.String("Instances Could Not Be Described"), &sfn.FailProps{
+		ErrorPath: jsii.String("$.Failure.Error"),
+		CausePath: jsii.String("States.Format('Nothing was changed: EC2 in {} refused to describe the instances {}, so none of them was contained. " +
+			"Check the permissions of the state machine role and start the execution again. EC2 said: {}', " +
+			"$.Region, States.JsonToString($.InstanceIds), $.Failure.Cause)"),
+	})
+	// EC2 refuses the whole call for one malformed or unknown ID.
+	why := b.choice("Were The IDs Wrong?").
+		When(causeMentions("$.Failure.Cause", "InvalidInstanceID", "does not exist", "Invalid id"), notFound, nil).
+		Otherwise(refused)
 	reservations := "$.Reservations[*].Instances"
 	// A DescribeInstances response is a few KiB per instance and the whole
 	// response counts against the 256 KiB payload limit (an overflow ends
@@ -106,7 +166,7 @@ func (b *builder) findInstances(next sfn.IChainable) sfn.IChainable {
 		ResultPath: jsii.String("$.Lookup"),
 	})
 	batches.ItemProcessor(describe, nil)
-	batches.AddCatch(notFound, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	batches.AddCatch(why, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
 	find := batches
 	gone := sfn.NewFail(b.scope, jsii.String("Instances Already Terminated"), &sfn.FailProps{
 		Error:     jsii.String("InstanceTerminated"),

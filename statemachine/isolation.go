@@ -51,22 +51,45 @@ func groupTags(name, purpose string) []interface{} {
 	}}
 }
 
+// VPCPreparationStep is the step a failure to prepare a VPC's groups is
+// reported under, for each instance of that VPC.
+const VPCPreparationStep = "Prepare VPC Containment Groups"
+
 // prepareGroups runs once per VPC before any instance is contained: it
 // readies the VPC's all-traffic group and its isolation group, in parallel.
-// Input {"VpcId"}; output {"VpcId", "UntrackGroupId", "IsolationGroupId"}.
+// Input {"VpcId"}; output {"VpcId", "Status": "READY", "UntrackGroupId",
+// "IsolationGroupId"}, or {"VpcId", "Status": "FAILED", "Error", "Cause"}:
+// one VPC's failure fails only its own instances (vpcNotPrepared), and the
+// instances of the other VPCs are still contained.
 func (b *builder) prepareGroups() sfn.IChainable {
 	both := sfn.NewParallel(b.scope, jsii.String("Prepare VPC Groups"), &sfn.ParallelProps{
 		ResultSelector: &map[string]interface{}{
 			"VpcId.$":            "$[0].VpcId",
+			"Status":             "READY",
 			"IsolationGroupId.$": "$[0].GroupId",
 			"UntrackGroupId.$":   "$[1].GroupId",
 		},
 	})
-	both.AddCatch(sfn.NewFail(b.scope, jsii.String("VPC Group Preparation Failed"), &sfn.FailProps{
-		ErrorPath: jsii.String("$.Failure.Error"),
-		CausePath: jsii.String("$.Failure.Cause"),
-	}), &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	both.AddCatch(b.pass("VPC Groups Not Prepared", map[string]interface{}{
+		"VpcId.$": "$.VpcId",
+		"Status":  "FAILED",
+		"Error.$": "$.Failure.Error",
+		"Cause.$": "$.Failure.Cause",
+	}, ""), &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
 	return both.Branch(b.prepareIsolationGroup(), b.prepareUntrackGroup())
+}
+
+// vpcNotPrepared is the outcome of an instance whose VPC's groups could not
+// be prepared: it fails before anything on it is changed. Input: the
+// instance's state after collectMetadata, with $.UnpreparedVpcs.
+func (b *builder) vpcNotPrepared() sfn.IChainable {
+	return b.pass("VPC Not Prepared", map[string]interface{}{
+		"InstanceId.$": "$.InstanceId",
+		"Outcome":      "FAILED",
+		"Error.$":      "$.UnpreparedVpcs[0].Error",
+		"Cause.$": "States.Format('" + VPCPreparationStep + " failed for instance {} in VPC {}, so nothing was changed on it: {}', " +
+			"$.InstanceId, $.Instance.VpcId, States.JsonToString($.UnpreparedVpcs[*].Cause))",
+	}, "")
 }
 
 // isolationGroupSelector keeps what the workflow checks of the group.
@@ -86,15 +109,11 @@ type vpcGroup struct {
 }
 
 // vpcGroupStates are the states shared by the preparation of every
-// per-VPC group: find it, create it, re-read it after a conflict, report it
-// ready, and fail.
+// per-VPC group: find it, create it, report it ready, and fail.
 type vpcGroupStates struct {
-	find, recheck, create sfn.TaskStateBase
-	ready                 sfn.Pass
-	failed                sfn.Fail
-	// conflict sends EC2 errors of a change to the re-read: another
-	// execution may have created the group or changed a rule first.
-	conflict []catchTo
+	find, create sfn.TaskStateBase
+	ready        sfn.Pass
+	failed       sfn.Fail
 }
 
 // prepareVPCGroup builds the shared states of a per-VPC group.
@@ -106,26 +125,21 @@ func (b *builder) prepareVPCGroup(g vpcGroup) vpcGroupStates {
 		ErrorPath: jsii.String("$.Failure.Error"),
 		CausePath: jsii.String("States.Format('Preparing the " + g.what + " of VPC {} failed, before any instance was changed: {}', $.VpcId, $.Failure.Cause)"),
 	})
-	read := func(name string) sfn.TaskStateBase {
-		return b.call(sdkCall{
-			name:           name,
-			service:        "ec2",
-			action:         "describeSecurityGroups",
-			iamAction:      "ec2:DescribeSecurityGroups",
-			resources:      []string{"*"},
-			params:         map[string]interface{}{"Filters": groupFilters(g.name, "$.VpcId")},
-			resultSelector: g.selector,
-			resultPath:     "$.Group",
-			onFailure:      st.failed,
-		})
-	}
-	st.find = read("Find " + g.label)
-	st.recheck = read("Recheck " + g.label)
+	st.find = b.call(sdkCall{
+		name:           "Find " + g.label,
+		service:        "ec2",
+		action:         "describeSecurityGroups",
+		iamAction:      "ec2:DescribeSecurityGroups",
+		resources:      []string{"*"},
+		params:         map[string]interface{}{"Filters": groupFilters(g.name, "$.VpcId")},
+		resultSelector: g.selector,
+		resultPath:     "$.Group",
+		onFailure:      st.failed,
+	})
 	st.ready = b.pass(g.label+" Ready", map[string]interface{}{
 		"VpcId.$":   "$.VpcId",
 		"GroupId.$": "$.Group.GroupIds[0]",
 	}, "")
-	st.conflict = []catchTo{{errors: []string{"Ec2.Ec2Exception"}, next: st.recheck, resultPath: "$.Failure"}}
 	st.create = b.call(sdkCall{
 		name:      "Create " + g.label,
 		service:   "ec2",
@@ -138,8 +152,9 @@ func (b *builder) prepareVPCGroup(g vpcGroup) vpcGroupStates {
 			"VpcId.$":           "$.VpcId",
 			"TagSpecifications": groupTags(g.name, g.purpose),
 		},
-		catches:   st.conflict,
-		onFailure: st.failed,
+		alreadyDone: groupExists,
+		verify:      st.find,
+		onFailure:   st.failed,
 	})
 	st.create.Next(st.find)
 	return st
@@ -156,7 +171,7 @@ func (b *builder) prepareIsolationGroup() sfn.IChainable {
 		name: IsolationGroupName, desc: IsolationGroupDescription, purpose: IsolationPurpose,
 		selector: isolationGroupSelector,
 	})
-	find, recheck, create, ready, failed, conflict := st.find, st.recheck, st.create, st.ready, st.failed, st.conflict
+	find, create, ready, failed := st.find, st.create, st.ready, st.failed
 	// EC2 authorizes tags given at creation as ec2:CreateTags on the new
 	// group; without this the create fails with UnauthorizedOperation.
 	b.access = append(b.access, Access{
@@ -168,32 +183,29 @@ func (b *builder) prepareIsolationGroup() sfn.IChainable {
 	})
 	isolationOnly := purposeCondition(IsolationPurpose)
 	revokeEgress := b.call(sdkCall{
-		name:       "Remove Isolation Group Egress Rules",
-		service:    "ec2",
-		action:     "revokeSecurityGroupEgress",
-		iamAction:  "ec2:RevokeSecurityGroupEgress",
-		resources:  []string{arn("ec2", "security-group/*")},
-		conditions: isolationOnly,
-		params:     map[string]interface{}{"GroupId.$": "$.Group.GroupIds[0]", "IpPermissions.$": "$.Group.Egress"},
-		catches:    conflict,
-		onFailure:  failed,
+		name:        "Remove Isolation Group Egress Rules",
+		service:     "ec2",
+		action:      "revokeSecurityGroupEgress",
+		iamAction:   "ec2:RevokeSecurityGroupEgress",
+		resources:   []string{arn("ec2", "security-group/*")},
+		conditions:  isolationOnly,
+		params:      map[string]interface{}{"GroupId.$": "$.Group.GroupIds[0]", "IpPermissions.$": "$.Group.Egress"},
+		alreadyDone: ruleGone,
+		verify:      find,
+		onFailure:   failed,
 	})
 	revokeIngress := b.call(sdkCall{
-		name:       "Remove Isolation Group Ingress Rules",
-		service:    "ec2",
-		action:     "revokeSecurityGroupIngress",
-		iamAction:  "ec2:RevokeSecurityGroupIngress",
-		resources:  []string{arn("ec2", "security-group/*")},
-		conditions: isolationOnly,
-		params:     map[string]interface{}{"GroupId.$": "$.Group.GroupIds[0]", "IpPermissions.$": "$.Group.Ingress"},
-		catches:    conflict,
-		onFailure:  failed,
+		name:        "Remove Isolation Group Ingress Rules",
+		service:     "ec2",
+		action:      "revokeSecurityGroupIngress",
+		iamAction:   "ec2:RevokeSecurityGroupIngress",
+		resources:   []string{arn("ec2", "security-group/*")},
+		conditions:  isolationOnly,
+		params:      map[string]interface{}{"GroupId.$": "$.Group.GroupIds[0]", "IpPermissions.$": "$.Group.Ingress"},
+		alreadyDone: ruleGone,
+		verify:      find,
+		onFailure:   failed,
 	})
-	empty := sfn.Condition_And(
-		sfn.Condition_IsPresent(jsii.String("$.Group.GroupIds[0]")),
-		sfn.Condition_IsNotPresent(jsii.String("$.Group.Egress[0]")),
-		sfn.Condition_IsNotPresent(jsii.String("$.Group.Ingress[0]")),
-	)
 	state := b.choice("Is The Isolation Group Empty?").
 		When(sfn.Condition_IsNotPresent(jsii.String("$.Group.GroupIds[0]")), create, nil).
 		When(sfn.Condition_IsPresent(jsii.String("$.Group.Egress[0]")), revokeEgress, nil).
@@ -201,9 +213,6 @@ func (b *builder) prepareIsolationGroup() sfn.IChainable {
 		Otherwise(ready)
 	revokeEgress.Next(find)
 	revokeIngress.Next(find)
-	recheck.Next(b.choice("Is The Isolation Group Usable After A Conflict?").
-		When(empty, ready, nil).
-		Otherwise(failed))
 	return find.Next(state)
 }
 
@@ -260,10 +269,9 @@ func (b *builder) prepareUntrackGroup() sfn.IChainable {
 		name: UntrackGroupName, desc: UntrackGroupDescription, purpose: UntrackPurpose,
 		selector: selector,
 	})
-	find, recheck, create, ready, failed, conflict := st.find, st.recheck, st.create, st.ready, st.failed, st.conflict
+	find, create, ready, failed := st.find, st.create, st.ready, st.failed
 	state := b.choice("Does The All-Traffic Group Allow Everything?").
 		When(sfn.Condition_IsNotPresent(jsii.String("$.Group.GroupIds[0]")), create, nil)
-	complete := []sfn.Condition{sfn.Condition_IsPresent(jsii.String("$.Group.GroupIds[0]"))}
 	for _, r := range allTrafficRules {
 		add := b.call(sdkCall{
 			name:       "Allow All " + r.family + " " + r.direction,
@@ -276,18 +284,15 @@ func (b *builder) prepareUntrackGroup() sfn.IChainable {
 				"GroupId.$":     "$.Group.GroupIds[0]",
 				"IpPermissions": []interface{}{r.permission()},
 			},
-			catches:   conflict,
-			onFailure: failed,
+			alreadyDone: ruleExists,
+			verify:      find,
+			onFailure:   failed,
 		})
 		add.Next(find)
 		missing := jsii.String("$.Group." + r.direction + r.family + "[0]")
 		state.When(sfn.Condition_IsNotPresent(missing), add, nil)
-		complete = append(complete, sfn.Condition_IsPresent(missing))
 	}
 	state.Otherwise(ready)
-	recheck.Next(b.choice("Is The All-Traffic Group Usable After A Conflict?").
-		When(sfn.Condition_And(complete...), ready, nil).
-		Otherwise(failed))
 	return find.Next(state)
 }
 
@@ -377,6 +382,11 @@ func (b *builder) isolateNetwork() sfn.IChainable {
 			sfn.Condition_NumberEquals(jsii.String("$.UntrackCheck.GroupCount"), jsii.Number(1)),
 			sfn.Condition_StringEqualsJsonPath(jsii.String("$.UntrackCheck.GroupIds[0]"), jsii.String("$.UntrackGroupId")),
 		), isolate, nil).
+		// Another execution on the same instance moved it on already.
+		When(sfn.Condition_And(
+			sfn.Condition_NumberEquals(jsii.String("$.UntrackCheck.GroupCount"), jsii.Number(1)),
+			sfn.Condition_StringEqualsJsonPath(jsii.String("$.UntrackCheck.GroupIds[0]"), jsii.String("$.IsolationGroupId")),
+		), b.pass("ENI Isolated By Another Execution", eniOutcome, ""), nil).
 		Otherwise(b.notVerified("ENI Untracking Not Verified", "Containment.UntrackingNotVerified",
 			"ENI {} carries {} instead of only the all-traffic group {}", "$.NetworkInterfaceId", "States.JsonToString($.UntrackCheck.GroupIds)", "$.UntrackGroupId"))
 	// A re-run must not pass an already isolated ENI through the

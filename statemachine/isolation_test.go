@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/essential-ir/essential-ir/internal/emulator"
 	"github.com/essential-ir/essential-ir/internal/scene"
@@ -116,11 +117,21 @@ func eniMoves(t *testing.T, ex *emulator.Execution) []eniMove {
 	if err != nil {
 		t.Fatal(err)
 	}
+	byID := map[int64]sfntypes.HistoryEvent{}
+	for _, e := range events {
+		byID[e.Id] = e
+	}
 	var moves []eniMove
 	for _, e := range events {
-		d := e.TaskScheduledEventDetails
-		if d == nil || !strings.HasSuffix(aws.ToString(d.Resource), "modifyNetworkInterfaceAttribute") {
+		// Only calls that took effect: a retried attempt (throttled, or
+		// failed with a 500) is scheduled again and counted once.
+		s := e.TaskSucceededEventDetails
+		if s == nil || !strings.HasSuffix(aws.ToString(s.Resource), "modifyNetworkInterfaceAttribute") {
 			continue
+		}
+		d := byID[byID[e.PreviousEventId].PreviousEventId].TaskScheduledEventDetails
+		if d == nil {
+			t.Fatalf("event %d: a succeeded ENI change without its scheduled event two events before", e.Id)
 		}
 		var m eniMove
 		if err := json.Unmarshal([]byte(aws.ToString(d.Parameters)), &m); err != nil {

@@ -12,7 +12,10 @@ import (
 // pre-incident record. An instance that already carries an incident ID (a
 // re-run) keeps it, so its record and tags stay those of its first
 // containment.
-func (b *builder) collectMetadata(onFailure, next sfn.IChainable) sfn.IChainable {
+//
+// An instance whose VPC's containment groups could not be prepared goes to
+// vpcFailed instead, unchanged.
+func (b *builder) collectMetadata(onFailure, vpcFailed, next sfn.IChainable) sfn.IChainable {
 	item := "$.Reservations[0].Instances[0]"
 	read := b.call(sdkCall{
 		name:      "Collect Instance Metadata",
@@ -48,7 +51,11 @@ func (b *builder) collectMetadata(onFailure, next sfn.IChainable) sfn.IChainable
 		ResultPath: jsii.String("$.IncidentId"),
 	})
 	keep.Next(next)
-	return read.Next(b.choice("Is It Already Under Investigation?").
+	vpc := b.pass("Check Its VPC Is Prepared", map[string]interface{}{
+		"Unprepared.$": "States.ArrayContains($.UnpreparedVpcs[*].VpcId, $.Instance.VpcId)",
+	}, "$.VpcCheck")
+	return read.Next(vpc).Next(b.choice("Is Its VPC Prepared, And Is It Already Under Investigation?").
+		When(sfn.Condition_BooleanEquals(jsii.String("$.VpcCheck.Unprepared"), jsii.Bool(true)), vpcFailed, nil).
 		When(sfn.Condition_IsPresent(jsii.String("$.Instance.IncidentIds[0]")), keep, nil).
 		Otherwise(next))
 }

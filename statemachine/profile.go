@@ -36,20 +36,23 @@ func (b *builder) detachInstanceProfile() sfn.IChainable {
 		"AssociationIds.$": "$.IamInstanceProfileAssociations[?(@.State == 'associated')].AssociationId",
 		"Arns.$":           "$.IamInstanceProfileAssociations[?(@.State == 'associated')].IamInstanceProfile.Arn",
 	})
-	detach := b.call(sdkCall{
-		name:      "Detach Instance Profile",
-		service:   "ec2",
-		action:    "disassociateIamInstanceProfile",
-		iamAction: "ec2:DisassociateIamInstanceProfile",
-		resources: []string{arn("ec2", "instance/*")},
-		params:    map[string]interface{}{"AssociationId.$": "$.Profile.AssociationIds[0]"},
-		onFailure: failed,
-	})
-	revoke := b.revokeCredentials(detach)
-	detach.Next(read("Confirm Instance Profile Detached", "$.ProfileCheck", map[string]interface{}{
+	confirm := read("Confirm Instance Profile Detached", "$.ProfileCheck", map[string]interface{}{
 		"Associated.$":  "$.IamInstanceProfileAssociations[?(@.State == 'associated')].AssociationId",
 		"Associating.$": "$.IamInstanceProfileAssociations[?(@.State == 'associating')].AssociationId",
-	})).Next(b.choice("Is The Instance Profile Detached?").
+	})
+	detach := b.call(sdkCall{
+		name:        "Detach Instance Profile",
+		service:     "ec2",
+		action:      "disassociateIamInstanceProfile",
+		iamAction:   "ec2:DisassociateIamInstanceProfile",
+		resources:   []string{arn("ec2", "instance/*")},
+		params:      map[string]interface{}{"AssociationId.$": "$.Profile.AssociationIds[0]"},
+		alreadyDone: associationGone,
+		verify:      confirm,
+		onFailure:   failed,
+	})
+	revoke := b.revokeCredentials(detach)
+	detach.Next(confirm).Next(b.choice("Is The Instance Profile Detached?").
 		When(sfn.Condition_And(
 			sfn.Condition_IsNotPresent(jsii.String("$.ProfileCheck.Associated[0]")),
 			sfn.Condition_IsNotPresent(jsii.String("$.ProfileCheck.Associating[0]")),

@@ -1,6 +1,8 @@
 package statemachine
 
 import (
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
@@ -60,10 +62,19 @@ func (b *builder) recordPreIncidentState(prefix string) sfn.IChainable {
 		"Written":       false,
 	}}, "")
 
-	readFailed := b.pass(n("Record Read Failed"), map[string]interface{}{"RecordFailure": map[string]interface{}{
-		"Error.$": "$.Failure.Error",
-		"Cause.$": "States.Format('Record Pre-Incident State failed for instance {}: {}', $.InstanceId, $.Failure.Cause)",
-	}}, "")
+	// A read that fails is recorded in its object instead ({"NotCaptured":
+	// true, "Error", "Cause"}), so the rest of the record, the
+	// DescribeInstances item first, is still stored; the instance then fails
+	// with a cause naming what is missing.
+	notRead := func(name, into string) sfn.Pass {
+		return b.pass(n(name+" Not Read"), map[string]interface{}{
+			"NotCaptured": true,
+			"Error.$":     "$.Failure.Error",
+			"Cause.$":     "$.Failure.Cause",
+		}, into)
+	}
+	userDataNotRead := notRead("User Data", "$.Record.UserData")
+	consoleNotRead := notRead("Console Output", "$.Record.Console")
 	userData := b.call(sdkCall{
 		name:       n("Read User Data"),
 		service:    "ec2",
@@ -72,7 +83,7 @@ func (b *builder) recordPreIncidentState(prefix string) sfn.IChainable {
 		resources:  []string{"*"},
 		params:     map[string]interface{}{"InstanceId.$": "$.InstanceId", "Attribute": "userData"},
 		resultPath: "$.Record.UserData",
-		onFailure:  readFailed,
+		onFailure:  userDataNotRead,
 	})
 	console := b.call(sdkCall{
 		name:       n("Read Console Output"),
@@ -82,8 +93,9 @@ func (b *builder) recordPreIncidentState(prefix string) sfn.IChainable {
 		resources:  []string{arn("ec2", "instance/*")},
 		params:     map[string]interface{}{"InstanceId.$": "$.InstanceId"},
 		resultPath: "$.Record.Console",
-		onFailure:  readFailed,
+		onFailure:  consoleNotRead,
 	})
+	userDataNotRead.Next(console)
 
 	// Each object is written in parallel; its S3-computed SHA-256 is kept.
 	write := sfn.NewParallel(b.scope, jsii.String(n("Write Record Objects")), &sfn.ParallelProps{
@@ -94,7 +106,7 @@ func (b *builder) recordPreIncidentState(prefix string) sfn.IChainable {
 			"Object":      o.file,
 			"Sha256.$":    "$.ChecksumSHA256",
 			"VersionId.$": "$.VersionId",
-		}, "$", b.recordWriteFailed(prefix, o.name)))
+		}, "$", b.recordWriteFailed(prefix, o.name)).put)
 	}
 	manifest := b.writeEvidence(n("Write Record Manifest"), key(RecordManifestObject), map[string]interface{}{
 		"IncidentId.$":      "$.IncidentId",
@@ -108,13 +120,13 @@ func (b *builder) recordPreIncidentState(prefix string) sfn.IChainable {
 		"Sha256.$":    "$.ChecksumSHA256",
 		"VersionId.$": "$.VersionId",
 	}, "$.RecordManifest", failed)
-	written := b.pass(n("Record Written"), map[string]interface{}{"RecordResult": map[string]interface{}{
+	written := b.pass(n("Record Written"), map[string]interface{}{
 		"Bucket":           b.settings.EvidenceBucket,
 		"ManifestKey.$":    key(RecordManifestObject),
 		"ManifestSha256.$": "$.RecordManifest.Sha256",
 		"Objects.$":        "$.RecordObjects",
 		"Written":          true,
-	}}, "")
+	}, "$.RecordResult")
 	write.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
 
 	reads := userData.Next(console)
@@ -134,7 +146,24 @@ func (b *builder) recordPreIncidentState(prefix string) sfn.IChainable {
 		catches:   []catchTo{{errors: []string{"S3.NoSuchKeyException"}, next: reads, resultPath: "$.RecordExisting"}},
 		onFailure: failed,
 	})
-	console.Next(write).Next(manifest).Next(written)
+	console.Next(write)
+	consoleNotRead.Next(write)
+	write.Next(manifest.put)
+	incomplete := b.pass(n("Record Stored Incomplete"), map[string]interface{}{
+		"RecordResult.$": "$.RecordResult",
+		"RecordFailure": map[string]interface{}{
+			"Error": "Containment.RecordIncomplete",
+			"Cause.$": "States.Format('Record Pre-Incident State failed for instance {}: the record was stored, but without what could not be read (user data or console output): {}', " +
+				"$.InstanceId, States.JsonToString($.Record..Cause))",
+		},
+	}, "")
+	manifest.then(written)
+	written.Next(b.choice(n("Was Every Part Read?")).
+		When(sfn.Condition_Or(
+			sfn.Condition_IsPresent(jsii.String("$.Record.UserData.NotCaptured")),
+			sfn.Condition_IsPresent(jsii.String("$.Record.Console.NotCaptured")),
+		), incomplete, nil).
+		Otherwise(b.pass(n("Record Complete"), map[string]interface{}{"RecordResult.$": "$.RecordResult"}, "")))
 	return b.choice(n("Record The Pre-Incident State?")).
 		When(sfn.Condition_IsPresent(jsii.String("$.Instance.Item")), exists.Next(kept), nil).
 		Otherwise(b.pass(n("No Record Data"), map[string]interface{}{"RecordFailure": map[string]interface{}{
@@ -156,11 +185,33 @@ func (b *builder) bucketObjects() string {
 	return "arn:" + *awscdk.Aws_PARTITION() + ":s3:::" + b.settings.EvidenceBucket + "/*"
 }
 
+// evidenceWrite is the write of one evidence object: put writes it; stored
+// reads the checksum of the object already there when S3 refuses the write
+// because the key exists. Both produce the same result.
+type evidenceWrite struct {
+	put, stored sfn.TaskStateBase
+}
+
+// then continues after the write, whichever way it ended.
+func (w evidenceWrite) then(next sfn.IChainable) sfn.IChainable {
+	w.put.Next(next)
+	w.stored.Next(next)
+	return next
+}
+
+// objectExists: S3 refuses a PutObject with If-None-Match: * when the key
+// already holds an object (412 PreconditionFailed).
+var objectExists = []string{"PreconditionFailed", "pre-conditions you specified did not hold"}
+
 // writeEvidence writes one JSON object to the evidence bucket, write-once
 // (If-None-Match: nothing is ever overwritten), and has S3 compute its
 // SHA-256 from the bytes it stored. body is either a JSONPath ("$...") or
-// an object built in place.
-func (b *builder) writeEvidence(name, keyFormat string, body interface{}, resultSelector map[string]interface{}, resultPath string, onFailure sfn.IChainable) sfn.TaskStateBase {
+// an object built in place. If the object is already there (an earlier
+// attempt of this record, cut short by another step's failure, or a
+// concurrent execution), it is kept and its stored SHA-256 is read back
+// (HeadObject, ChecksumMode ENABLED), so a half-written record is completed
+// without rewriting what is already stored.
+func (b *builder) writeEvidence(name, keyFormat string, body interface{}, resultSelector map[string]interface{}, resultPath string, onFailure sfn.IChainable) evidenceWrite {
 	params := map[string]interface{}{
 		"Bucket":            b.settings.EvidenceBucket,
 		"Key.$":             keyFormat,
@@ -173,7 +224,22 @@ func (b *builder) writeEvidence(name, keyFormat string, body interface{}, result
 	} else {
 		params["Body"] = body
 	}
-	return b.call(sdkCall{
+	stored := b.call(sdkCall{
+		name:      strings.Replace(name, "Write ", "Already Stored: ", 1),
+		service:   "s3",
+		action:    "headObject",
+		iamAction: "s3:GetObject",
+		resources: []string{b.bucketObjects()},
+		params: map[string]interface{}{
+			"Bucket":       b.settings.EvidenceBucket,
+			"Key.$":        keyFormat,
+			"ChecksumMode": "ENABLED",
+		},
+		resultSelector: resultSelector,
+		resultPath:     resultPath,
+		onFailure:      onFailure,
+	})
+	put := b.call(sdkCall{
 		name:           name,
 		service:        "s3",
 		action:         "putObject",
@@ -182,6 +248,9 @@ func (b *builder) writeEvidence(name, keyFormat string, body interface{}, result
 		params:         params,
 		resultSelector: resultSelector,
 		resultPath:     resultPath,
+		alreadyDone:    objectExists,
+		verify:         stored,
 		onFailure:      onFailure,
 	})
+	return evidenceWrite{put: put, stored: stored}
 }

@@ -237,6 +237,44 @@ func catchTarget(at aslPlace) (string, map[string]interface{}) {
 	return next, target
 }
 
+// reachableFailureStep returns the step named by the nearest state, from
+// start on, that reports a per-instance failure: a catch may lead first to
+// a Choice (is the change already done?) or to a Pass that records what
+// could not be read and goes on.
+func reachableFailureStep(scope map[string]interface{}, start string) string {
+	seen := map[string]bool{}
+	queue := []string{start}
+	for len(queue) > 0 {
+		name := queue[0]
+		queue = queue[1:]
+		state, ok := scope[name].(map[string]interface{})
+		if name == "" || seen[name] || !ok {
+			continue
+		}
+		seen[name] = true
+		if step := failureStep(state); step != "" {
+			return step
+		}
+		if next, ok := state["Next"].(string); ok {
+			queue = append(queue, next)
+		}
+		if def, ok := state["Default"].(string); ok {
+			queue = append(queue, def)
+		}
+		for _, k := range []string{"Choices", "Catch"} {
+			list, _ := state[k].([]interface{})
+			for _, e := range list {
+				if m, ok := e.(map[string]interface{}); ok {
+					if next, ok := m["Next"].(string); ok {
+						queue = append(queue, next)
+					}
+				}
+			}
+		}
+	}
+	return ""
+}
+
 // failureStep returns the step name a failure state reports (in its
 // CausePath, or in a "Cause.$" anywhere in its Parameters), or "" when it is
 // not a per-instance failure.
@@ -295,15 +333,23 @@ func definitionAPIs(t *testing.T) []matrixAPI {
 		p.Tasks = append(p.Tasks, name)
 		if !perInstance {
 			p.BeforeContainment = true
+			// A VPC's group preparation failing fails that VPC's
+			// instances, under one step.
+			for _, place := range outer {
+				if sel, ok := place.state["ItemSelector"].(map[string]interface{}); ok && sel["VpcId.$"] != nil &&
+					!containsString(p.Steps, statemachine.VPCPreparationStep) {
+					p.Steps = append(p.Steps, statemachine.VPCPreparationStep)
+				}
+			}
 			return
 		}
-		// The step is named by the task's failure state, or else by the
-		// failure state of the nearest Map or Parallel around it that names
-		// one.
+		// The step is named by the nearest failure state its catch-all
+		// leads to, or else by that of the nearest Map or Parallel around
+		// it that names one.
 		var tried []string
 		for _, place := range append([]aslPlace{at}, outer...) {
-			next, target := catchTarget(place)
-			if step := failureStep(target); step != "" {
+			next, _ := catchTarget(place)
+			if step := reachableFailureStep(place.scope, next); step != "" {
 				if !containsString(p.Steps, step) {
 					p.Steps = append(p.Steps, step)
 				}
@@ -1751,6 +1797,9 @@ type readThenChange struct {
 	param, value string
 	// change makes the change the held call would have made.
 	change func(t *testing.T, inst *scene.Instance)
+	// answer, if set, is how AWS answers the held call once the change is
+	// made, where the emulator answers otherwise.
+	answer func(inst *scene.Instance) []emulator.FaultRule
 }
 
 // readThenChangeSteps are the steps the workflow runs as a read followed by a
@@ -1772,6 +1821,22 @@ func readThenChangeSteps() []readThenChange {
 			},
 		},
 		{
+			name: "isolation group's outbound rule removed by the other execution",
+			spec: scene.InstanceSpec{Name: "race-rule"},
+			hold: matrixAPI{Service: "ec2", Action: "RevokeSecurityGroupEgress"}, resource: "revokeSecurityGroupEgress",
+			change: func(t *testing.T, inst *scene.Instance) {
+				groups := isolationGroups(t, inst.VPCID)
+				if len(groups) != 1 || len(groups[0].IpPermissionsEgress) == 0 {
+					t.Fatalf("want one isolation group with its outbound rule in %s, found %d", inst.VPCID, len(groups))
+				}
+				if _, err := scenes.EC2.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{
+					GroupId: groups[0].GroupId, IpPermissions: groups[0].IpPermissionsEgress,
+				}); err != nil {
+					t.Fatalf("revoke the outbound rule: %v", err)
+				}
+			},
+		},
+		{
 			name: "Auto Scaling detach done by the other execution",
 			spec: scene.InstanceSpec{Name: "race-asg", AutoScalingGroup: true},
 			hold: matrixAPI{Service: "autoscaling", Action: "DetachInstances"}, resource: "detachInstances",
@@ -1782,6 +1847,13 @@ func readThenChangeSteps() []readThenChange {
 				}); err != nil {
 					t.Fatalf("detach from %s: %v", inst.AutoScalingGroupName, err)
 				}
+			},
+			// moto detaches an instance that already left its group
+			// without complaint; AWS refuses with a ValidationError.
+			answer: func(inst *scene.Instance) []emulator.FaultRule {
+				return []emulator.FaultRule{{Service: "autoscaling", Action: "DetachInstances", Code: "ValidationError",
+					Message: fmt.Sprintf("The instance %s is not part of Auto Scaling group %s.", inst.ID, inst.AutoScalingGroupName),
+					Count:   permanentCount}}
 			},
 		},
 		{
@@ -1851,13 +1923,20 @@ func TestChangeBetweenReadAndChange(t *testing.T) {
 			}
 			waitForAttempt(t, arn, step.resource, step.param, step.value)
 			step.change(t, inst)
-			if err := emu.SetFaults(ctx, nil); err != nil {
+			var answer []emulator.FaultRule
+			if step.answer != nil {
+				answer = step.answer(inst)
+			}
+			if err := emu.SetFaults(ctx, answer); err != nil {
 				t.Fatal(err)
 			}
 			if err := emu.Configure(ctx, emulator.Config{TimeScale: &zero}); err != nil {
 				t.Fatal(err)
 			}
 			ex, err := emu.WaitExecution(ctx, arn, executionTimeout)
+			if clearErr := emu.SetFaults(ctx, nil); clearErr != nil {
+				t.Fatal(clearErr)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -90,6 +90,7 @@ func (b *builder) deregisterFromTargetGroup() sfn.IChainable {
 	registered := b.pass("Is The Instance A Member", map[string]interface{}{
 		"Member.$": "States.ArrayContains($.Health.TargetIds, $.InstanceId)",
 	}, "$.Membership")
+	confirm := health("Confirm Target Deregistered", "$.TargetHealthDescriptions[?(@.TargetHealth.State != 'draining')].Target.Id")
 	deregister := b.call(sdkCall{
 		name:      "Deregister From Target Group",
 		service:   "elasticloadbalancingv2",
@@ -100,9 +101,10 @@ func (b *builder) deregisterFromTargetGroup() sfn.IChainable {
 			"TargetGroupArn.$": "$.TargetGroupArn",
 			"Targets":          []interface{}{map[string]interface{}{"Id.$": "$.InstanceId"}},
 		},
-		onFailure: failed,
+		alreadyDone: targetGone,
+		verify:      confirm,
+		onFailure:   failed,
 	})
-	confirm := health("Confirm Target Deregistered", "$.TargetHealthDescriptions[?(@.TargetHealth.State != 'draining')].Target.Id")
 	stillThere := b.pass("Is The Instance Still Served", map[string]interface{}{
 		"Member.$": "States.ArrayContains($.Health.TargetIds, $.InstanceId)",
 	}, "$.Membership")

@@ -96,7 +96,8 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 	prepare.ItemProcessor(b.prepareGroups(), nil)
 	prepareFailed := sfn.NewFail(b.scope, jsii.String("VPC Groups Not Ready"), &sfn.FailProps{
 		ErrorPath: jsii.String("$.Failure.Error"),
-		CausePath: jsii.String("$.Failure.Cause"),
+		CausePath: jsii.String("States.Format('Nothing was changed: preparing the containment groups of the VPCs failed, so none of the instances {} was contained: {}', " +
+			"States.JsonToString($.InstanceIds), $.Failure.Cause)"),
 	})
 	prepare.AddCatch(prepareFailed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
 
@@ -107,6 +108,8 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 			"InstanceId.$": "$$.Map.Item.Value",
 			"Region.$":     "$.Region",
 			"IncidentId.$": "$.IncidentId",
+			// The VPCs whose groups could not be prepared, with the cause.
+			"UnpreparedVpcs.$": "$.IsolationGroups[?(@.Status == 'FAILED')]",
 			"Options": map[string]interface{}{
 				"RevokeCredentials":      s.RevokeCredentials,
 				"DisassociateElasticIps": s.DisassociateElasticIPs,
@@ -299,7 +302,8 @@ func (b *builder) containInstance() sfn.IChainable {
 		compact[field+".$"] = "$.Summary." + field
 	}
 	contained := b.pass("Instance Contained", compact, "")
-	summary.Next(writeSummary).Next(contained)
+	summary.Next(writeSummary.put)
+	writeSummary.then(contained)
 	recordFailed := b.pass("Record Failure After Containment", map[string]interface{}{
 		"InstanceId.$": "$.InstanceId",
 		"Outcome":      "FAILED",
@@ -310,5 +314,5 @@ func (b *builder) containInstance() sfn.IChainable {
 		When(sfn.Condition_IsPresent(jsii.String("$.Isolated.RecordFailure[0]")), recordFailed, nil).
 		Otherwise(summary)
 	secure.Next(isolate).Next(evidence).Next(recorded)
-	return b.collectMetadata(metadataFailed, secure)
+	return b.collectMetadata(metadataFailed, b.vpcNotPrepared(), secure)
 }
