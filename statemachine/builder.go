@@ -139,7 +139,7 @@ var (
 	// notInGroup: DetachInstances of an instance that already left.
 	notInGroup = []string{"is not part of Auto Scaling group"}
 	// targetGone: DeregisterTargets of a target already deregistered.
-	targetGone = []string{"InvalidTarget"}
+	targetGone = []string{"InvalidTarget", "target does not exist"}
 )
 
 // causeMentions is true when the error cause at path contains any of the

@@ -59,7 +59,6 @@ func (b *builder) validateInput(next sfn.IChainable) sfn.IChainable {
 			sfn.Condition_IsString(jsii.String("$.InstanceIds")),
 			sfn.Condition_IsNumeric(jsii.String("$.InstanceIds")),
 			sfn.Condition_IsBoolean(jsii.String("$.InstanceIds")),
-			sfn.Condition_IsNull(jsii.String("$.InstanceIds")),
 		), b.rejectInput("InstanceIds Is Not A List", `InstanceIds must be a JSON list, even for one instance or when pasting several: ["i-0123456789abcdef0", "i-0fedcba9876543210"], not a single string or comma-separated text.`), nil).
 		When(sfn.Condition_Or(
 			sfn.Condition_IsNotPresent(jsii.String("$.InstanceIds[0]")),

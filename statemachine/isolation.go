@@ -181,38 +181,26 @@ func (b *builder) prepareIsolationGroup() sfn.IChainable {
 			"StringEquals": map[string]interface{}{"ec2:CreateAction": "CreateSecurityGroup"},
 		},
 	})
-	isolationOnly := purposeCondition(IsolationPurpose)
-	revokeEgress := b.call(sdkCall{
-		name:        "Remove Isolation Group Egress Rules",
-		service:     "ec2",
-		action:      "revokeSecurityGroupEgress",
-		iamAction:   "ec2:RevokeSecurityGroupEgress",
-		resources:   []string{arn("ec2", "security-group/*")},
-		conditions:  isolationOnly,
-		params:      map[string]interface{}{"GroupId.$": "$.Group.GroupIds[0]", "IpPermissions.$": "$.Group.Egress"},
-		alreadyDone: ruleGone,
-		verify:      find,
-		onFailure:   failed,
-	})
-	revokeIngress := b.call(sdkCall{
-		name:        "Remove Isolation Group Ingress Rules",
-		service:     "ec2",
-		action:      "revokeSecurityGroupIngress",
-		iamAction:   "ec2:RevokeSecurityGroupIngress",
-		resources:   []string{arn("ec2", "security-group/*")},
-		conditions:  isolationOnly,
-		params:      map[string]interface{}{"GroupId.$": "$.Group.GroupIds[0]", "IpPermissions.$": "$.Group.Ingress"},
-		alreadyDone: ruleGone,
-		verify:      find,
-		onFailure:   failed,
-	})
 	state := b.choice("Is The Isolation Group Empty?").
-		When(sfn.Condition_IsNotPresent(jsii.String("$.Group.GroupIds[0]")), create, nil).
-		When(sfn.Condition_IsPresent(jsii.String("$.Group.Egress[0]")), revokeEgress, nil).
-		When(sfn.Condition_IsPresent(jsii.String("$.Group.Ingress[0]")), revokeIngress, nil).
-		Otherwise(ready)
-	revokeEgress.Next(find)
-	revokeIngress.Next(find)
+		When(sfn.Condition_IsNotPresent(jsii.String("$.Group.GroupIds[0]")), create, nil)
+	// Each direction's rules are removed, then the group is read again.
+	for _, direction := range []string{"Egress", "Ingress"} {
+		revoke := b.call(sdkCall{
+			name:        "Remove Isolation Group " + direction + " Rules",
+			service:     "ec2",
+			action:      "revokeSecurityGroup" + direction,
+			iamAction:   "ec2:RevokeSecurityGroup" + direction,
+			resources:   []string{arn("ec2", "security-group/*")},
+			conditions:  purposeCondition(IsolationPurpose),
+			params:      map[string]interface{}{"GroupId.$": "$.Group.GroupIds[0]", "IpPermissions.$": "$.Group." + direction},
+			alreadyDone: ruleGone,
+			verify:      find,
+			onFailure:   failed,
+		})
+		revoke.Next(find)
+		state.When(sfn.Condition_IsPresent(jsii.String("$.Group."+direction+"[0]")), revoke, nil)
+	}
+	state.Otherwise(ready)
 	return find.Next(state)
 }
 
