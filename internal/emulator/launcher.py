@@ -875,6 +875,195 @@ def patch_history_integers():
     StepFunctionsParserBackend.get_execution_history = get_execution_history
 
 
+
+def _epoch_millis(value):
+    """A timestamp as AWS's optimised integrations put it in state data:
+    milliseconds since the epoch, as an integer (the Java SDK's Date)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return int(round(value.timestamp() * 1000))
+
+
+def patch_sfn_optimised_response():
+    """Optimised Step Functions integration results look like AWS's:
+    arn:aws:states:::states:startExecution answers {"ExecutionArn", "StartDate"}
+    (also the TaskSubmitted output of .sync and .sync:2); .sync and .sync:2
+    answer the child's DescribeExecution in the API's PascalCase member names
+    (ExecutionArn, StateMachineArn, Name, Status, StartDate, StopDate, Input,
+    InputDetails {"Included"}, Output, OutputDetails), with .sync:2's Input and
+    Output parsed JSON (so $.Output.field selects) and .sync's kept as JSON
+    text. Timestamps are epoch milliseconds (numbers), as the Java SDK behind
+    the optimised integrations serialises them; aws-sdk integrations keep
+    ISO-8601 strings (patch_task_results_json).
+
+    When the child fails, times out or is aborted the task fails with
+    States.TaskFailed and the Cause is that DescribeExecution result as JSON
+    text (moto's own behaviour, as AWS documents it), now also PascalCase.
+
+    moto's StateTaskService._normalise_response is a no-op stub, so the .sync
+    resolvers read submission_output["ExecutionArn"] from boto's camelCase
+    {"executionArn"} and fail with States.Runtime KeyError 'ExecutionArn'.
+    """
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
+        StateTaskService,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+        StateTaskServiceSfn,
+    )
+
+    _require(StateTaskService, "_from_boto_response")
+    _require(StateTaskServiceSfn, "_build_sync_resolver")
+    _require(StateTaskServiceSfn, "_build_sync2_resolver")
+    if "_normalise_response" in StateTaskServiceSfn.__dict__:
+        _fail("StateTaskServiceSfn already overrides _normalise_response")
+    for action in ("start_execution", "describe_execution"):
+        if _operation_model("stepfunctions", action) is None:
+            _fail("botocore has no stepfunctions %s operation" % action)
+
+    def _normalise_response(self, response, boto_service_name=None, service_action_name=None):
+        if isinstance(response, dict):
+            response.pop("ResponseMetadata", None)
+            op = _operation_model("stepfunctions", service_action_name or self.resource.api_action)
+            if op is not None and op.output_shape is not None:
+                self._from_boto_response(response, op.output_shape)
+            for key, value in list(response.items()):
+                if isinstance(value, datetime.datetime):
+                    response[key] = _epoch_millis(value)
+        # The shared normaliser (patch_task_results_json): pure JSON state data.
+        StateTaskService._normalise_response(
+            self, response, boto_service_name=boto_service_name, service_action_name=service_action_name
+        )
+
+    StateTaskServiceSfn._normalise_response = _normalise_response
+
+
+def patch_map_iteration_states_errors():
+    """An INLINE Map iteration (or a Parallel branch) that fails with a States.*
+    error fails the Map (Parallel) state with that same error, as on AWS: a
+    child execution's failure caught as States.TaskFailed in an iteration
+    reaches the Map's Catch as States.TaskFailed, with its Cause.
+
+    moto 5.2.1 wraps the iteration's error name in CustomErrorName
+    (iteration_worker.py, branches_decl.py), which refuses names beginning
+    with 'States.', so the Map fails with States.Runtime "Custom Error Names
+    MUST NOT begin with the prefix 'States.'" instead.
+    """
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
+        CustomErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+        StatesErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+        iteration_worker,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import (
+        branches_decl,
+    )
+
+    _require(StatesErrorName, "from_name")
+    for mod in (iteration_worker, branches_decl):
+        if _require(mod, "CustomErrorName") is not CustomErrorName:
+            _fail("%s.CustomErrorName is not moto's CustomErrorName" % mod.__name__)
+
+    def error_name_of(error_name=None):
+        if error_name is not None and error_name.startswith("States."):
+            try:
+                return StatesErrorName.from_name(error_name)
+            except ValueError:
+                # A States.* name moto does not know: keep the name as is.
+                obj = CustomErrorName(None)
+                obj.error_name = error_name
+                return obj
+        return CustomErrorName(error_name)
+
+    for mod in (iteration_worker, branches_decl):
+        mod.CustomErrorName = error_name_of
+
+
+# Executions that have ended so far, and the condition .sync waits on. Its lock
+# also makes the end of an execution atomic for DescribeExecution.
+_EXECUTION_ENDED = threading.Condition(threading.RLock())
+_EXECUTIONS_ENDED = [0]
+
+
+def patch_sync_wait():
+    """Emulator latency, not an AWS behaviour: a .sync/.sync:2 task notices
+    that its child execution has ended as soon as it ends. moto 5.2.1 polls
+    DescribeExecution every 0.5 s (_DELAY_SECONDS_SYNC_CONDITION_CHECK), which
+    adds up to 0.5 s per child. Here the wait wakes up whenever any execution
+    ends, then asks DescribeExecution once (the call is still made on the
+    engine port, counted and faultable, as on AWS, whose .sync also calls
+    DescribeExecution); 0.5 s stays the fallback for other .sync integrations.
+
+    The end of an execution (status, stop date, output, error) is also made
+    atomic for DescribeExecution: moto sets status SUCCEEDED before the
+    output, so a fast poll could see a SUCCEEDED child without its output.
+    """
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_callback as cb,
+    )
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    fallback = float(_require(cb, "_DELAY_SECONDS_SYNC_CONDITION_CHECK"))
+    cls = _require(cb, "StateTaskServiceCallback")
+    _require(cls, "_eval_sync")
+    _require(cls, "_eval_wait_for_task_token")
+    tmp_threads = _require(cb, "TMP_THREADS")
+    reflect = _require(BaseExecutionWorkerCommunication, "_reflect_execution_status")
+    describe = _require(StepFunctionResponse, "describe_execution")
+
+    def _reflect_execution_status(self):
+        with _EXECUTION_ENDED:
+            reflect(self)
+            _EXECUTIONS_ENDED[0] += 1
+            _EXECUTION_ENDED.notify_all()
+
+    def describe_execution(self):
+        with _EXECUTION_ENDED:
+            return describe(self)
+
+    def _eval_sync(self, env, sync_resolver, timeout_seconds, callback_endpoint, heartbeat_endpoint):
+        # moto's StateTaskServiceCallback._eval_sync, waiting on ends of
+        # executions instead of sleeping.
+        callback_output = None
+        if callback_endpoint is not None:
+
+            def _local_update_wait_for_task_token():
+                nonlocal callback_output
+                callback_output = self._eval_wait_for_task_token(
+                    env=env,
+                    timeout_seconds=timeout_seconds,
+                    callback_endpoint=callback_endpoint,
+                    heartbeat_endpoint=heartbeat_endpoint,
+                )
+
+            thread = threading.Thread(
+                target=_local_update_wait_for_task_token,
+                name="WaitForTaskToken_SyncTask_%s" % self.resource.resource_arn,
+                daemon=True,
+            )
+            tmp_threads.append(thread)
+            thread.start()
+
+        sync_result = None
+        while env.is_running():
+            with _EXECUTION_ENDED:
+                seen = _EXECUTIONS_ENDED[0]
+            sync_result = sync_resolver()
+            if callback_output or sync_result:
+                break
+            with _EXECUTION_ENDED:
+                if _EXECUTIONS_ENDED[0] == seen:
+                    _EXECUTION_ENDED.wait(fallback)
+        return callback_output or sync_result
+
+    BaseExecutionWorkerCommunication._reflect_execution_status = _reflect_execution_status
+    StepFunctionResponse.describe_execution = describe_execution
+    cls._eval_sync = _eval_sync
+
+
 PATCHES = [
     patch_enable_execution,
     patch_state_machine_deepcopy,
@@ -895,6 +1084,9 @@ PATCHES = [
     patch_snapshot_pending,
     patch_copy_snapshot_encrypted,
     patch_history_integers,
+    patch_sfn_optimised_response,
+    patch_map_iteration_states_errors,
+    patch_sync_wait,
 ]
 
 
