@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
 	"sort"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/essential-ir/essential-ir/internal/synth"
 )
@@ -70,19 +72,35 @@ var shapeInputTypes = map[string]reflect.Type{
 	"iam:getInstanceProfile": reflect.TypeOf(iam.GetInstanceProfileInput{}),
 	"iam:putRolePolicy":      reflect.TypeOf(iam.PutRolePolicyInput{}),
 	"iam:getRolePolicy":      reflect.TypeOf(iam.GetRolePolicyInput{}),
+	// The optimised integration that starts the instance state machine.
+	"states:startExecution": reflect.TypeOf(awssfn.StartExecutionInput{}),
 }
 
-// aslStates resolves the shared template's definition and returns its raw
-// JSON and its top-level States.
-func aslStates(t *testing.T) (string, map[string]interface{}) {
+// startExecutionResource is the optimised integration that starts a child
+// execution and waits for it (.sync:2: its output as JSON).
+const startExecutionResource = "arn:aws:states:::states:startExecution.sync:2"
+
+// aslDefinitions returns the resolved definitions of the containment state
+// machine and of the state machine that contains one instance.
+func aslDefinitions(t *testing.T) (fleet, instance string) {
 	t.Helper()
 	if template == nil {
 		t.Fatal("the package TestMain did not synthesize the template")
 	}
-	def, err := template.Definition(aslDeployment)
+	fleet, err := template.Definition(aslDeployment)
 	if err != nil {
 		t.Fatalf("resolve the definition: %v", err)
 	}
+	instance, err = template.InstanceDefinition(aslDeployment)
+	if err != nil {
+		t.Fatalf("resolve the instance definition: %v", err)
+	}
+	return fleet, instance
+}
+
+// aslTopStates parses a definition's top-level States.
+func aslTopStates(t *testing.T, def string) map[string]interface{} {
+	t.Helper()
 	var asl struct {
 		States map[string]interface{}
 	}
@@ -92,7 +110,23 @@ func aslStates(t *testing.T) (string, map[string]interface{}) {
 	if len(asl.States) == 0 {
 		t.Fatal("the definition has no States")
 	}
-	return def, asl.States
+	return asl.States
+}
+
+// aslStates returns the containment state machine's definition and the
+// top-level states of both state machines in one map (their names are
+// distinct: the test fails otherwise).
+func aslStates(t *testing.T) (string, map[string]interface{}) {
+	t.Helper()
+	fleet, instance := aslDefinitions(t)
+	all := aslTopStates(t, fleet)
+	for name, s := range aslTopStates(t, instance) {
+		if _, dup := all[name]; dup {
+			t.Fatalf("state %q is in both state machines", name)
+		}
+		all[name] = s
+	}
+	return fleet, all
 }
 
 // aslWalk calls fn for every state of an ASL States object, including the
@@ -126,6 +160,9 @@ func aslWalk(states map[string]interface{}, fn func(name string, state map[strin
 
 // shapeAction returns the "service:action" of an aws-sdk task resource.
 func shapeAction(resource string) (string, error) {
+	if resource == startExecutionResource {
+		return "states:startExecution", nil
+	}
 	rest, ok := strings.CutPrefix(resource, aslSDKPrefix)
 	if !ok || strings.Count(rest, ":") != 1 {
 		return "", fmt.Errorf("resource %q is not arn:aws:states:::aws-sdk:<service>:<action>", resource)
@@ -313,6 +350,12 @@ func shapeCheckTask(name string, state map[string]interface{}) []string {
 		}
 		return nil
 	}
+	if action == "states:startExecution" {
+		// The optimised integration takes Input as a JSON object and
+		// serialises it into the API's string.
+		params = maps.Clone(params)
+		delete(params, "Input")
+	}
 	var problems []string
 	for _, p := range shapeCheck(input, params, "Parameters") {
 		problems = append(problems, fmt.Sprintf("task %q (%s): %s", name, action, p))
@@ -433,11 +476,14 @@ func retryCatchEndsWithAll(t *testing.T, kind, name string, s map[string]interfa
 }
 
 func TestShapeStateNamesUniqueAndShort(t *testing.T) {
-	def, states := aslStates(t)
+	fleet, instance := aslDefinitions(t)
+	_, states := aslStates(t)
 	// Duplicate keys vanish when JSON is decoded into a map, so look for
 	// them in the token stream first.
-	for _, dup := range aslDuplicateKeys(t, def) {
-		t.Errorf("the definition has duplicate key %s", dup)
+	for _, def := range []string{fleet, instance} {
+		for _, dup := range aslDuplicateKeys(t, def) {
+			t.Errorf("a definition has duplicate key %s", dup)
+		}
 	}
 	seen := map[string]int{}
 	aslWalk(states, func(name string, _ map[string]interface{}) {

@@ -39,8 +39,9 @@ func TestDiagramIsCurrent(t *testing.T) {
 }
 
 func TestDiagramDrawsEveryState(t *testing.T) {
-	def, states := aslStates(t)
-	dot, err := diagram.DOT(def)
+	fleet, instance := aslDefinitions(t)
+	_, states := aslStates(t)
+	dot, err := diagram.DOTWithChild(fleet, instance)
 	if err != nil {
 		t.Fatalf("render the diagram: %v", err)
 	}
@@ -68,7 +69,7 @@ func TestDiagramDrawsEveryState(t *testing.T) {
 			t.Errorf("state %q has a Catch but no edge leaves it", name)
 		}
 	})
-	for _, kind := range []string{"Map: for each item", "Parallel: 6 branches"} {
+	for _, kind := range []string{"Map: for each item", "Parallel: 6 branches", "Own execution of the instance state machine"} {
 		if !strings.Contains(dot, kind) {
 			t.Errorf("the diagram has no cluster labelled %q", kind)
 		}

@@ -82,7 +82,7 @@ func (b *builder) prepareGroups() sfn.IChainable {
 // vpcNotPrepared is the outcome of an instance whose VPC's groups could not
 // be prepared: it fails before anything on it is changed. Input: the
 // instance's state after collectMetadata, with $.UnpreparedVpcs.
-func (b *builder) vpcNotPrepared() sfn.IChainable {
+func (b *builder) vpcNotPrepared() sfn.Pass {
 	return b.pass("VPC Not Prepared", map[string]interface{}{
 		"InstanceId.$": "$.InstanceId",
 		"Outcome":      "FAILED",

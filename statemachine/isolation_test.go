@@ -113,7 +113,7 @@ func assertNetworkUntouched(t *testing.T, inst *scene.Instance) {
 // the execution scheduled: the ENI and the groups it was given.
 func eniMoves(t *testing.T, ex *emulator.Execution) []eniMove {
 	t.Helper()
-	events, err := emu.History(context.Background(), ex.ARN)
+	events, err := emu.HistoryTree(context.Background(), ex.ARN)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/essential-ir/essential-ir/internal/deploy"
 	"github.com/essential-ir/essential-ir/internal/emulator"
 	"github.com/essential-ir/essential-ir/internal/scene"
@@ -127,20 +129,97 @@ func mustSucceed(t *testing.T, ex *emulator.Execution) Output {
 	if err := json.Unmarshal([]byte(ex.Output), &out); err != nil {
 		t.Fatalf("execution output is not the documented summary: %v\n%s", err, ex.Output)
 	}
+	return withInstances(t, ex, out)
+}
+
+// withInstances completes an execution's output with each instance's own
+// outcome: the output, or the error and cause, of the execution of the
+// instance state machine that contained it.
+func withInstances(t *testing.T, ex *emulator.Execution, out Output) Output {
+	t.Helper()
+	ctx := context.Background()
+	children, err := emu.Children(ctx, ex.ARN)
+	if err != nil {
+		t.Fatalf("the instance executions of %s: %v", ex.ARN, err)
+	}
+	for _, arn := range children {
+		child, err := emu.Describe(ctx, arn)
+		if err != nil {
+			t.Fatalf("describe instance execution %s: %v", arn, err)
+		}
+		var in struct{ InstanceId string }
+		if err := json.Unmarshal([]byte(child.Input), &in); err != nil || in.InstanceId == "" {
+			t.Fatalf("instance execution %s: input %q has no InstanceId", arn, child.Input)
+		}
+		var sum InstanceSummary
+		switch child.Status {
+		case "SUCCEEDED":
+			if err := json.Unmarshal([]byte(child.Output), &sum); err != nil {
+				t.Fatalf("instance execution %s: output is not the documented summary: %v\n%s", arn, err, child.Output)
+			}
+		case "FAILED":
+			// The failed outcome (with the record it kept) is the input of
+			// the Fail state that ended the execution.
+			sum = failedOutcome(t, arn)
+			if sum.Error != child.Error || sum.Cause != child.Cause {
+				t.Errorf("instance execution %s failed with %s: %s, but its outcome says %s: %s", arn, child.Error, child.Cause, sum.Error, sum.Cause)
+			}
+		default:
+			t.Fatalf("instance execution %s of %s: status %s", arn, in.InstanceId, child.Status)
+		}
+		if sum.InstanceId != in.InstanceId {
+			t.Errorf("instance execution %s was started for %s but reports %s", arn, in.InstanceId, sum.InstanceId)
+		}
+		sum.Execution = arn
+		out.Instances = append(out.Instances, sum)
+	}
+	if len(out.Instances) != len(out.Contained)+len(out.Failed) {
+		t.Errorf("%d instance executions, but the output counts %d contained and %d failed", len(out.Instances), len(out.Contained), len(out.Failed))
+	}
+	for _, f := range out.Failed {
+		if f.Outcome != "FAILED" || f.InstanceId == "" {
+			t.Errorf("a failed entry of the output is %+v", f)
+		}
+	}
 	return out
 }
 
-// Output is the execution output a responder reads in the console.
+// failedOutcome reads a failed instance execution's outcome from its
+// history: the input of its "Instance Not Contained" state.
+func failedOutcome(t *testing.T, arn string) InstanceSummary {
+	t.Helper()
+	events, err := emu.History(context.Background(), arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if d := e.StateEnteredEventDetails; d != nil && aws.ToString(d.Name) == "Instance Not Contained" {
+			var sum InstanceSummary
+			if err := json.Unmarshal([]byte(aws.ToString(d.Input)), &sum); err != nil {
+				t.Fatalf("instance execution %s: the failed outcome is not the documented summary: %v", arn, err)
+			}
+			return sum
+		}
+	}
+	t.Fatalf("instance execution %s failed without reaching Instance Not Contained", arn)
+	return InstanceSummary{}
+}
+
+// Output is the execution output a responder reads in the console, and
+// (Instances) the outcome of each instance's own execution.
 type Output struct {
-	IncidentId string
-	Region     string
-	Contained  []string
-	Failed     []InstanceSummary
-	Instances  []InstanceSummary
+	IncidentId    string
+	Region        string
+	InstanceCount int
+	Contained     []string
+	Failed        []InstanceSummary
+	Instances     []InstanceSummary `json:"-"`
 }
 
 // InstanceSummary is one instance's part of the output.
 type InstanceSummary struct {
+	// Execution is the instance's own execution.
+	Execution  string `json:"-"`
 	InstanceId string
 	Outcome    string
 	Error      string

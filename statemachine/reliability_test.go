@@ -299,14 +299,20 @@ func failureStep(state map[string]interface{}) string {
 // service and action, with the steps their failures are reported under.
 func definitionAPIs(t *testing.T) []matrixAPI {
 	t.Helper()
-	_, states := aslStates(t)
+	fleet, instance := aslDefinitions(t)
 	byName := map[string]*matrixAPI{}
-	walkScoped(states, nil, false, func(name string, at aslPlace, outer []aslPlace, perInstance bool) {
+	visit := func(name string, at aslPlace, outer []aslPlace, perInstance bool) {
 		s := at.state
 		if s["Type"] != "Task" {
 			return
 		}
 		resource, _ := s["Resource"].(string)
+		if resource == startExecutionResource {
+			// Starting the instance executions is not an AWS API of the
+			// containment; a failing instance execution is tested in
+			// TestOneFailingInstanceDoesNotAbortTheOthers.
+			return
+		}
 		sa, err := shapeAction(resource)
 		if err != nil {
 			t.Errorf("task %q: %v", name, err)
@@ -350,7 +356,10 @@ func definitionAPIs(t *testing.T) []matrixAPI {
 			tried = append(tried, next)
 		}
 		t.Errorf("task %q: none of its failure states %q says \"<step> failed for instance {}\"", name, tried)
-	})
+	}
+	// Every state of the instance state machine works on one instance.
+	walkScoped(aslTopStates(t, fleet), nil, false, visit)
+	walkScoped(aslTopStates(t, instance), nil, true, visit)
 	apis := make([]matrixAPI, 0, len(byName))
 	for _, a := range byName {
 		sort.Strings(a.Steps)
@@ -800,7 +809,7 @@ func runMatrixCase(t *testing.T, c matrixCase, sc caseScenes, bareCalls map[stri
 		return !setup.taint
 	}
 	events := history(t, ex)
-	out, reached := talliedIfAny(t, events)
+	out, reached := talliedIfAny(t, ex, events)
 	if !reached {
 		// The execution ended before any instance was worked on.
 		if !api.BeforeContainment {
@@ -894,7 +903,7 @@ func assertRetried(t *testing.T, faults int) {
 // history reads an execution's events.
 func history(t *testing.T, ex *emulator.Execution) []sfntypes.HistoryEvent {
 	t.Helper()
-	events, err := emu.History(context.Background(), ex.ARN)
+	events, err := emu.HistoryTree(context.Background(), ex.ARN)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -924,14 +933,14 @@ func retryBackoff(t *testing.T) float64 {
 
 // talliedIfAny is tallied for an execution that may have ended before
 // "Tally Outcomes" (reached is false then), from its history events.
-func talliedIfAny(t *testing.T, events []sfntypes.HistoryEvent) (out Output, reached bool) {
+func talliedIfAny(t *testing.T, ex *emulator.Execution, events []sfntypes.HistoryEvent) (out Output, reached bool) {
 	t.Helper()
 	for _, e := range events {
 		if d := e.StateExitedEventDetails; d != nil && aws.ToString(d.Name) == "Tally Outcomes" {
 			if err := json.Unmarshal([]byte(aws.ToString(d.Output)), &out); err != nil {
 				t.Fatalf("Tally Outcomes output: %v", err)
 			}
-			return out, true
+			return withInstances(t, ex, out), true
 		}
 	}
 	return Output{}, false
@@ -1954,7 +1963,7 @@ func waitForAttempt(t *testing.T, arn, resource, param, value string) {
 	ctx := context.Background()
 	deadline := time.Now().Add(executionTimeout)
 	for time.Now().Before(deadline) {
-		events, err := emu.History(ctx, arn)
+		events, err := emu.HistoryTree(ctx, arn)
 		if err != nil {
 			t.Fatal(err)
 		}

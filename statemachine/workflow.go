@@ -30,35 +30,47 @@ type Settings struct {
 	// DisassociateElasticIPs is "true" to disassociate the instance's
 	// Elastic IPs; by default they are only recorded.
 	DisassociateElasticIPs string
+	// InstanceStateMachineName is the name of the state machine that
+	// contains one instance (Workflow.Instance); the fleet state machine
+	// starts one execution of it per instance.
+	InstanceStateMachineName string
 }
 
-// MaxInstancesPerExecution bounds one execution. Each instance costs about
-// 700 history events, plus about 10 per target group and classic load
-// balancer in the region (each instance scans them), against the limit of
-// 25,000 events per execution; past it the execution would stop
-// mid-containment. Larger fleets are split across executions.
-const MaxInstancesPerExecution = 20
+// MaxInstancesPerExecution bounds one execution. Each instance is contained
+// in its own child execution, whose history (about 700 events, plus about
+// 10 per target group and classic load balancer in the region) and state
+// are its own; the fleet execution keeps about 9 history events and about
+// 150 bytes of state per instance, so 1,000 instances stay far below the
+// 25,000-event and 256 KiB limits of an execution.
+const MaxInstancesPerExecution = 1000
 
 // DefaultSettings are the settings of a default deployment.
 func DefaultSettings() Settings {
 	return Settings{
-		MaxConcurrency:         jsii.Number(5),
-		TagKey:                 "SecurityIncidentStatus",
-		TagValue:               "Investigation",
-		MaxInstances:           MaxInstancesPerExecution,
-		SnapshotPollSeconds:    jsii.Number(15),
-		EvidenceBucket:         "essential-ir-evidence",
-		EvidenceKeyArn:         "alias/essential-ir-evidence",
-		RevokeCredentials:      "true",
-		DisassociateElasticIPs: "false",
+		MaxConcurrency:           jsii.Number(5),
+		TagKey:                   "SecurityIncidentStatus",
+		TagValue:                 "Investigation",
+		MaxInstances:             MaxInstancesPerExecution,
+		SnapshotPollSeconds:      jsii.Number(15),
+		EvidenceBucket:           "essential-ir-evidence",
+		EvidenceKeyArn:           "alias/essential-ir-evidence",
+		RevokeCredentials:        "true",
+		DisassociateElasticIPs:   "false",
+		InstanceStateMachineName: "essential-ir-instance",
 	}
 }
 
-// Workflow is the containment state machine definition and the IAM
-// statements its tasks need.
+// Workflow is the definitions of the two containment state machines and the
+// IAM statements their tasks need.
 type Workflow struct {
-	// Definition is the start of the state machine.
+	// Definition is the start of the fleet state machine: the one
+	// responders and automation start, with the input
+	// {"InstanceIds", "Region"}.
 	Definition sfn.IChainable
+	// Instance is the start of the state machine that contains one
+	// instance; the fleet state machine starts one execution of it per
+	// instance, named after the instance.
+	Instance sfn.IChainable
 	// Statements allow exactly the API calls the definition makes, narrowed
 	// to resources and conditions wherever IAM allows.
 	Statements []awsiam.PolicyStatement
@@ -118,7 +130,8 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 		},
 		ResultPath: jsii.String("$.Results"),
 	})
-	each.ItemProcessor(b.containInstance(), nil)
+	instance := b.containInstance()
+	each.ItemProcessor(b.startInstanceExecution(), nil)
 	mapFailed := sfn.NewFail(b.scope, jsii.String("Containment Interrupted"), &sfn.FailProps{
 		ErrorPath: jsii.String("$.Failure.Error"),
 		CausePath: jsii.String("$.Failure.Cause"),
@@ -126,16 +139,21 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 	each.AddCatch(mapFailed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
 
 	tally := b.pass("Tally Outcomes", map[string]interface{}{
-		"IncidentId.$": "$.IncidentId",
-		"Region.$":     "$.Region",
-		"Contained.$":  "$.Results[?(@.Outcome == 'CONTAINED')].InstanceId",
-		"Failed.$":     "$.Results[?(@.Outcome == 'FAILED')]",
-		"Instances.$":  "$.Results",
+		"IncidentId.$":    "$.IncidentId",
+		"Region.$":        "$.Region",
+		"InstanceCount.$": "$.InstanceCount",
+		"Contained.$":     "$.Results[?(@.Outcome == 'CONTAINED')].InstanceId",
+		"Failed.$":        "$.Results[?(@.Outcome == 'FAILED')]",
+		"Details":         "Each instance was contained by its own execution of the state machine " + s.InstanceStateMachineName + ", named after the instance: its output, or its error and cause, give every step; the full summary is in the evidence bucket under <incident-id>/<instance-id>/.",
 	}, "")
+	// The cause lists at most the first 25 failed instances (each under
+	// about 1,000 characters), so it stays under the 32,768-character limit
+	// of a cause.
 	incomplete := sfn.NewFail(b.scope, jsii.String("Containment Incomplete"), &sfn.FailProps{
 		Error: jsii.String("ContainmentFailed"),
-		CausePath: jsii.String("States.Format('Incident {}: {} of {} instances were NOT fully contained. Contained: {}. Failed: {}', " +
-			"$.IncidentId, States.ArrayLength($.Failed), States.ArrayLength($.Instances), States.JsonToString($.Contained), States.JsonToString($.Failed))"),
+		CausePath: jsii.String("States.Format('Incident {}: {} of {} instances were NOT fully contained (contained: {}). Failed (the first 25): {}. " +
+			"Each instance has its own execution of " + s.InstanceStateMachineName + ", named after it.', " +
+			"$.IncidentId, States.ArrayLength($.Failed), $.InstanceCount, States.ArrayLength($.Contained), States.JsonToString(States.ArrayGetItem(States.ArrayPartition($.Failed, 25), 0)))"),
 	})
 	outcome := b.choice("Was Every Instance Contained?").
 		When(sfn.Condition_IsPresent(jsii.String("$.Failed[0]")), incomplete, nil).
@@ -146,6 +164,7 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 	definition := b.validateInput(b.findInstances(prepare.Next(each).Next(tally).Next(outcome)))
 	return &Workflow{
 		Definition: definition,
+		Instance:   instance,
 		Statements: b.PolicyStatements(""),
 		OptionalStatements: map[string][]awsiam.PolicyStatement{
 			OptionalCredentialRevocation: b.PolicyStatements(OptionalCredentialRevocation),
@@ -314,5 +333,15 @@ func (b *builder) containInstance() sfn.IChainable {
 		When(sfn.Condition_IsPresent(jsii.String("$.Isolated.RecordFailure[0]")), recordFailed, nil).
 		Otherwise(summary)
 	secure.Next(isolate).Next(evidence).Next(recorded)
-	return b.collectMetadata(metadataFailed, b.vpcNotPrepared(), secure)
+	// Every failure outcome ends the instance's execution FAILED, so the
+	// console shows it red, with AWS's error and the cause naming the step.
+	notContained := sfn.NewFail(b.scope, jsii.String("Instance Not Contained"), &sfn.FailProps{
+		ErrorPath: jsii.String("$.Error"),
+		CausePath: jsii.String("$.Cause"),
+	})
+	vpcFailed := b.vpcNotPrepared()
+	for _, p := range []sfn.Pass{recordFailure, metadataFailed, summaryFailed, recordFailed, vpcFailed} {
+		p.Next(notContained)
+	}
+	return b.collectMetadata(metadataFailed, vpcFailed, secure)
 }

@@ -252,7 +252,7 @@ func tallied(t *testing.T, ex *emulator.Execution) Output {
 			if err := json.Unmarshal([]byte(aws.ToString(d.Output)), &out); err != nil {
 				t.Fatalf("Tally Outcomes output: %v", err)
 			}
-			return out
+			return withInstances(t, ex, out)
 		}
 	}
 	t.Fatalf("execution %s never reached Tally Outcomes", ex.ARN)

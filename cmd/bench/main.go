@@ -39,8 +39,8 @@ import (
 	"github.com/essential-ir/essential-ir/internal/synth"
 )
 
-// maxInstances is the most instances one execution of a default deployment
-// accepts (statemachine.DefaultSettings().MaxInstances).
+// maxInstances is the most instances this command builds in the emulated
+// account; one execution accepts up to statemachine.MaxInstancesPerExecution.
 const maxInstances = 100
 
 type options struct {

@@ -44,8 +44,8 @@ import (
 // executionTimeout bounds the wait for the containment execution.
 const executionTimeout = 5 * time.Minute
 
-// maxInstances is the most instances one execution of a default deployment
-// accepts (statemachine.DefaultSettings().MaxInstances).
+// maxInstances is the most instances this command builds in the emulated
+// account; one execution accepts up to statemachine.MaxInstancesPerExecution.
 const maxInstances = 100
 
 // stateMachineName is the name the state machine is created with.

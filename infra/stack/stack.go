@@ -40,10 +40,16 @@ const (
 // Logical IDs of the main resources, for tests and documentation.
 const (
 	StateMachineID = "ContainmentStateMachine"
-	RoleID         = "ContainmentRole"
-	LogGroupID     = "ContainmentLogs"
-	BucketID       = "EvidenceBucket"
-	KeyID          = "EvidenceKey"
+	// InstanceStateMachineID is the state machine that contains one
+	// instance, started once per instance by the containment state machine.
+	InstanceStateMachineID = "InstanceStateMachine"
+	// InstanceStateMachineSuffix ends the instance state machine's name,
+	// after the StateMachineName parameter.
+	InstanceStateMachineSuffix = "-instance"
+	RoleID                     = "ContainmentRole"
+	LogGroupID                 = "ContainmentLogs"
+	BucketID                   = "EvidenceBucket"
+	KeyID                      = "EvidenceKey"
 )
 
 // LogRetention is how long execution logs, which hold the evidence the
@@ -62,8 +68,8 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 	name := awscdk.NewCfnParameter(st, jsii.String(ParamStateMachineName), &awscdk.CfnParameterProps{
 		Type:           jsii.String("String"),
 		Default:        jsii.String("essential-ir"),
-		AllowedPattern: jsii.String("^[A-Za-z0-9_-]{1,80}$"),
-		Description:    jsii.String("Name of the state machine, as responders find it in the Step Functions console."),
+		AllowedPattern: jsii.String("^[A-Za-z0-9_-]{1,71}$"),
+		Description:    jsii.String("Name of the state machine, as responders find it in the Step Functions console. The state machine that contains one instance is named after it, with -instance added."),
 	})
 	logLevel := awscdk.NewCfnParameter(st, jsii.String(ParamLogLevel), &awscdk.CfnParameterProps{
 		Type:          jsii.String("String"),
@@ -135,6 +141,8 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 	settings.MaxConcurrency = concurrency.ValueAsNumber()
 	settings.TagKey = *tagKey.ValueAsString()
 	settings.TagValue = *tagValue.ValueAsString()
+	instanceName := awscdk.Fn_Join(jsii.String(""), &[]*string{name.ValueAsString(), jsii.String(InstanceStateMachineSuffix)})
+	settings.InstanceStateMachineName = *instanceName
 	workflow := statemachine.New(st, "Containment", settings)
 
 	logs := awslogs.NewLogGroup(st, jsii.String(LogGroupID), &awslogs.LogGroupProps{
@@ -189,28 +197,38 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 	})
 	delivery.AttachToRole(role)
 
-	machine := sfn.NewStateMachine(st, jsii.String(StateMachineID), &sfn.StateMachineProps{
-		StateMachineName: name.ValueAsString(),
-		StateMachineType: sfn.StateMachineType_STANDARD,
-		DefinitionBody:   sfn.DefinitionBody_FromChainable(workflow.Definition),
-		// The role's policies are written above, from the definition; the
-		// state machine must not add its own broader ones.
-		Role:           role.WithoutPolicyUpdates(nil),
-		TracingEnabled: jsii.Bool(true),
-		Timeout:        awscdk.Duration_Hours(jsii.Number(24)),
-		Logs: &sfn.LogOptions{
-			Destination:          logs,
-			Level:                sfn.LogLevel_ALL,
-			IncludeExecutionData: jsii.Bool(true),
-		},
-		Comment: jsii.String("essential-ir: contain compromised EC2 instances and preserve evidence. Input: " + statemachine.SampleInput),
-	})
-	// Step Functions checks at creation that the role may deliver logs, so
-	// the policies must exist first; the role itself is already implied by
-	// the state machine's reference to it.
-	cfn := machine.Node().DefaultChild().(sfn.CfnStateMachine)
-	cfn.AddOverride(jsii.String("DependsOn"), []*string{logicalID(st, policy), logicalID(st, delivery)})
-	cfn.AddPropertyOverride(jsii.String("LoggingConfiguration.Level"), logLevel.ValueAsString())
+	// Both state machines share the role and the log group: the fleet one
+	// starts the instance one, once per instance.
+	newMachine := func(id string, machineName *string, definition sfn.IChainable, comment string, dependsOn ...*string) sfn.StateMachine {
+		machine := sfn.NewStateMachine(st, jsii.String(id), &sfn.StateMachineProps{
+			StateMachineName: machineName,
+			StateMachineType: sfn.StateMachineType_STANDARD,
+			DefinitionBody:   sfn.DefinitionBody_FromChainable(definition),
+			// The role's policies are written above, from the
+			// definitions; a state machine must not add broader ones.
+			Role:           role.WithoutPolicyUpdates(nil),
+			TracingEnabled: jsii.Bool(true),
+			Timeout:        awscdk.Duration_Hours(jsii.Number(24)),
+			Logs: &sfn.LogOptions{
+				Destination:          logs,
+				Level:                sfn.LogLevel_ALL,
+				IncludeExecutionData: jsii.Bool(true),
+			},
+			Comment: jsii.String(comment),
+		})
+		// Step Functions checks at creation that the role may deliver
+		// logs, so the policies must exist first; the role itself is
+		// already implied by the state machine's reference to it.
+		cfn := machine.Node().DefaultChild().(sfn.CfnStateMachine)
+		cfn.AddOverride(jsii.String("DependsOn"), append([]*string{logicalID(st, policy), logicalID(st, delivery)}, dependsOn...))
+		cfn.AddPropertyOverride(jsii.String("LoggingConfiguration.Level"), logLevel.ValueAsString())
+		return machine
+	}
+	instanceMachine := newMachine(InstanceStateMachineID, instanceName, workflow.Instance,
+		"essential-ir: contains ONE instance; started by the essential-ir state machine, once per instance. Start that one instead.")
+	machine := newMachine(StateMachineID, name.ValueAsString(), workflow.Definition,
+		"essential-ir: contain compromised EC2 instances and preserve evidence. Input: "+statemachine.SampleInput,
+		logicalID(st, instanceMachine))
 
 	awscdk.NewCfnOutput(st, jsii.String("StateMachineArn"), &awscdk.CfnOutputProps{
 		Value:       machine.StateMachineArn(),
@@ -246,14 +264,14 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		Description: jsii.String("Execution input: the instance IDs to contain and this stack's region."),
 	})
 
-	suppressNagFindings(st, role, append(optionalPolicies, policy), delivery, machine)
+	suppressNagFindings(st, role, append(optionalPolicies, policy), delivery, machine, instanceMachine)
 	awscdk.Aspects_Of(st).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return st
 }
 
 // suppressNagFindings records, with its reason, each cdk-nag finding the
 // design accepts.
-func suppressNagFindings(st awscdk.Stack, role awsiam.Role, policies []awsiam.Policy, delivery awsiam.Policy, machine sfn.StateMachine) {
+func suppressNagFindings(st awscdk.Stack, role awsiam.Role, policies []awsiam.Policy, delivery awsiam.Policy, machines ...sfn.StateMachine) {
 	for _, policy := range policies {
 		cdknag.NagSuppressions_AddResourceSuppressions(policy, &[]*cdknag.NagPackSuppression{{
 			Id: jsii.String("AwsSolutions-IAM5"),
@@ -266,10 +284,12 @@ func suppressNagFindings(st awscdk.Stack, role awsiam.Role, policies []awsiam.Po
 		Id:     jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("CloudWatch Logs vended log delivery and X-Ray do not support resource-level permissions (Step Functions logging documentation)."),
 	}}, jsii.Bool(true))
-	cdknag.NagSuppressions_AddResourceSuppressions(machine, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-SF1"),
-		Reason: jsii.String("The log level is the LogLevel stack parameter, default ALL; an organisation may lower it deliberately."),
-	}}, jsii.Bool(true))
+	for _, machine := range machines {
+		cdknag.NagSuppressions_AddResourceSuppressions(machine, &[]*cdknag.NagPackSuppression{{
+			Id:     jsii.String("AwsSolutions-SF1"),
+			Reason: jsii.String("The log level is the LogLevel stack parameter, default ALL; an organisation may lower it deliberately."),
+		}}, jsii.Bool(true))
+	}
 }
 
 // logicalID is the CloudFormation logical ID of a construct's resource.

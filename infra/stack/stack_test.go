@@ -47,13 +47,37 @@ func template(t *testing.T) *synth.Template {
 	return synthTpl
 }
 
-// definition returns the state machine's ASL, resolved for deployment with
-// the given parameter values, parsed.
+// definition returns the containment state machine's ASL, resolved for
+// deployment with the given parameter values, parsed.
 func definition(t *testing.T, params map[string]string) map[string]interface{} {
+	t.Helper()
+	return parsedDefinition(t, params, (*synth.Template).Definition)
+}
+
+// allStates returns the top-level states of both state machines (the
+// containment one and the one that contains one instance) in one map:
+// their state names are distinct.
+func allStates(t *testing.T, params map[string]string) map[string]interface{} {
+	t.Helper()
+	all := map[string]interface{}{}
+	for _, def := range []func(*synth.Template, synth.Deployment) (string, error){(*synth.Template).Definition, (*synth.Template).InstanceDefinition} {
+		states, _ := parsedDefinition(t, params, def)["States"].(map[string]interface{})
+		for name, s := range states {
+			if _, dup := all[name]; dup {
+				t.Fatalf("state %q is in both state machines", name)
+			}
+			all[name] = s
+		}
+	}
+	return all
+}
+
+// parsedDefinition resolves and parses one state machine's definition.
+func parsedDefinition(t *testing.T, params map[string]string, def func(*synth.Template, synth.Deployment) (string, error)) map[string]interface{} {
 	t.Helper()
 	d := deployment
 	d.Parameters = params
-	s, err := template(t).Definition(d)
+	s, err := def(template(t), d)
 	if err != nil {
 		t.Fatalf("resolve the definition: %v", err)
 	}
@@ -340,6 +364,9 @@ var iamPrefixes = map[string]string{"elasticloadbalancingv2": "elasticloadbalanc
 // iamAction turns an aws-sdk task Resource into the IAM action it needs:
 // arn:aws:states:::aws-sdk:ec2:describeInstances is ec2:DescribeInstances.
 func iamAction(resource string) (string, error) {
+	if resource == startExecutionSync {
+		return "states:StartExecution", nil
+	}
 	rest, ok := strings.CutPrefix(resource, sdkResourcePrefix)
 	if !ok {
 		return "", fmt.Errorf("resource %q is not an aws-sdk integration", resource)
@@ -357,6 +384,17 @@ func iamAction(resource string) (string, error) {
 	}
 	return service + ":" + strings.ToUpper(action[:1]) + action[1:], nil
 }
+
+// startExecutionSync is the optimised integration that starts a child
+// execution and waits for it, output as JSON.
+const startExecutionSync = "arn:aws:states:::states:startExecution.sync:2"
+
+// startExecutionSyncActions are the actions a .sync Step Functions
+// integration needs besides StartExecution (Step Functions Developer Guide,
+// "IAM policies for starting a new AWS Step Functions state machine
+// execution", synchronous): it reads and may stop the child, and learns of
+// its end through a managed EventBridge rule.
+var startExecutionSyncActions = []string{"states:DescribeExecution", "states:StopExecution", "events:PutTargets", "events:PutRule", "events:DescribeRule"}
 
 // iamActionExceptions are API operations whose IAM action has another name
 // (Service Authorization Reference).
@@ -498,7 +536,7 @@ func (l lowerSet) minus(o lowerSet) []string {
 
 func TestIAMMatchesDefinition(t *testing.T) {
 	used := lowerSet{}
-	states, _ := definition(t, nil)["States"].(map[string]interface{})
+	states := allStates(t, nil)
 	tasks := 0
 	forEachState(states, func(name string, s map[string]interface{}) {
 		if s["Type"] != "Task" {
@@ -512,6 +550,11 @@ func TestIAMMatchesDefinition(t *testing.T) {
 			return
 		}
 		used.add(a)
+		if res == startExecutionSync {
+			for _, a := range startExecutionSyncActions {
+				used.add(a)
+			}
+		}
 	})
 	if tasks == 0 || len(used) == 0 {
 		t.Fatal("the definition has no aws-sdk tasks: the walk is broken")
@@ -685,7 +728,7 @@ func containsFold(list []string, s string) bool {
 // the new resource's type, for that create action.
 func TestTagOnCreateIsAllowed(t *testing.T) {
 	statements := policyStatements(t, "ContainmentPolicy")
-	states, _ := definition(t, nil)["States"].(map[string]interface{})
+	states := allStates(t, nil)
 	checked := 0
 	forEachState(states, func(name string, s map[string]interface{}) {
 		specs, ok := dig(s, "Parameters", "TagSpecifications").([]interface{})

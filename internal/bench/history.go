@@ -176,7 +176,9 @@ func Analyze(events []Event) (*Causal, error) {
 	for i := range sorted {
 		e := &sorted[i]
 		byID[e.ID] = e
-		if e.Type == "ExecutionStarted" {
+		if e.Type == "ExecutionStarted" && e.Prev == 0 {
+			// The root's start; a child execution's start follows the
+			// parent's event that started it.
 			c.Start = e.Time
 		}
 		n := &node{tail: -1}
@@ -392,20 +394,32 @@ func LargestPayload(events []Event) Payload {
 // Payloads returns the largest payload of each kind of event and state
 // ("TaskSucceeded of Find Every Instance", "ExecutionSucceeded"), so that a
 // payload can be followed from one fleet size to another.
+//
+// In a tree of histories (emulator HistoryTree), a child execution starts
+// with an ExecutionStarted event that follows the parent's event that
+// started it; the execution events of children are told apart as
+// "ExecutionSucceeded (child execution)".
 func Payloads(events []Event) map[string]int {
 	out := map[string]int{}
 	state := map[int64]string{}
+	inChild := map[int64]bool{}
 	for _, e := range events {
 		name := e.Name
 		if name == "" {
 			name = state[e.Prev]
 		}
 		state[e.ID] = name
+		inChild[e.ID] = inChild[e.Prev] || e.Type == "ExecutionStarted" && e.Prev != 0
 		if e.Payload == "" {
 			continue
 		}
 		where := e.Type
-		if name != "" && !strings.HasPrefix(e.Type, "Execution") {
+		switch {
+		case strings.HasPrefix(e.Type, "Execution"):
+			if inChild[e.ID] {
+				where += " (child execution)"
+			}
+		case name != "":
 			where += " of " + name
 		}
 		out[where] = max(out[where], len(e.Payload))

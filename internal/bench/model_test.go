@@ -86,3 +86,40 @@ func TestEstimateSeparatesScansFromTheRest(t *testing.T) {
 		t.Errorf("max shared = %d (want 415), max payload = %d (want 522)", e.MaxShared, e.MaxPayload)
 	}
 }
+
+func TestEstimateBoundsEachExecutionOfAFleet(t *testing.T) {
+	// GIVEN a design that contains each instance in an execution of its
+	// own: the started execution has 40 + 9 N events, each instance's
+	// execution 700 events plus 5 per target group in the account (each
+	// instance brings 2), and the payloads are a fleet result growing by 60
+	// bytes per instance and a constant 30,000-byte instance record
+	mk := func(n int) Measurement {
+		items := 2 * n * n
+		root := 40 + 9*n
+		return Measurement{
+			Design: "d", Instances: n, Groups: "created", Status: "SUCCEEDED", Executions: n + 1,
+			HistoryEvents: root + 700*n + 5*items, RootHistoryEvents: root, LargestChildHistory: 700 + 5*2*n,
+			ScanEvents: 5 * items, ScanItems: items,
+			LargestPayload: Payload{Bytes: 30000, Where: "TaskSucceeded of Write Record"},
+			Payloads:       map[string]int{"TaskSucceeded of Write Record": 30000, "StateExited of Contain Each Instance": 100 + 60*n},
+		}
+	}
+	e := Estimate([]Measurement{mk(2), mk(6)}, 1000)[0]
+	// THEN the started execution and one instance's are bounded apart
+	if e.RootAt != 40+9*1000 || e.ChildEvents != 700 || e.ChildSharedAt != 700+5*2 || e.ChildOwnAt != 700+5*2*1000 {
+		t.Errorf("root %v, child %v, shared %v, own %v", e.RootAt, e.ChildEvents, e.ChildSharedAt, e.ChildOwnAt)
+	}
+	// AND with shared load balancers the started execution's history is
+	// the bound: (25,000 - 40) / 9
+	if e.MaxShared != (HistoryLimit-40)/9 {
+		t.Errorf("max shared = %d, want %d", e.MaxShared, (HistoryLimit-40)/9)
+	}
+	// AND with its own, each instance's scans are: 700 + 10 N <= 25,000
+	if e.MaxOwn != (HistoryLimit-700)/10 {
+		t.Errorf("max own = %d, want %d", e.MaxOwn, (HistoryLimit-700)/10)
+	}
+	// AND the payload that grows, not the largest today, bounds the fleet
+	if e.PayloadWhere != "StateExited of Contain Each Instance" || e.Payload != 100+60*1000 || e.MaxPayload != (PayloadLimit-100)/60 {
+		t.Errorf("payload %v at %q, max %d", e.Payload, e.PayloadWhere, e.MaxPayload)
+	}
+}

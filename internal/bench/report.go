@@ -238,7 +238,9 @@ func (r *Report) writeComparison(bw *errWriter, x, b *Result) {
 	text("Execution status", x.Status, bm.Status)
 	text("Verified contained", contained(x), contained(bm))
 	row("State transitions per instance", perInstance(x.Transitions, x.Instances), perInstance(bm.Transitions, bm.Instances), "%.1f")
-	row("History events per execution", float64(x.HistoryEvents), float64(bm.HistoryEvents), "%.0f")
+	row("Executions (started + one per instance)", float64(x.Executions), float64(bm.Executions), "%.0f")
+	row("History events, all executions", float64(x.HistoryEvents), float64(bm.HistoryEvents), "%.0f")
+	row("History events, largest execution", float64(largestExecution(x.Measurement)), float64(largestExecution(bm.Measurement)), "%.0f")
 	row("History events per instance", perInstance(x.HistoryEvents, x.Instances), perInstance(bm.HistoryEvents, bm.Instances), "%.1f")
 	row("  of which account-wide scans", perInstance(x.ScanEvents, x.Instances), perInstance(bm.ScanEvents, bm.Instances), "%.1f")
 	row("AWS calls per execution", float64(x.Calls), float64(bm.Calls), "%.0f")
@@ -328,6 +330,18 @@ func (r *Report) writeScale(bw *errWriter) {
 	row("Items scanned that each instance brings", func(s ScaleEstimate) string { return fmt.Sprintf("%.1f", s.ItemsPerInstance) })
 	row(fmt.Sprintf("Events at %d, own load balancers", FleetTarget), func(s ScaleEstimate) string { return fmt.Sprintf("%.0f", s.OwnItems) })
 	row(fmt.Sprintf("Events at %d, shared load balancers", FleetTarget), func(s ScaleEstimate) string { return fmt.Sprintf("%.0f", s.SharedItems) })
+	row(fmt.Sprintf("Started execution's events at %d", FleetTarget), func(s ScaleEstimate) string {
+		if s.RootAt == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.0f", s.RootAt)
+	})
+	row(fmt.Sprintf("One instance's execution at %d, own / shared", FleetTarget), func(s ScaleEstimate) string {
+		if s.RootAt == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.0f / %.0f", s.ChildOwnAt, s.ChildSharedAt)
+	})
 	row("Largest fleet within 25,000 events, own", func(s ScaleEstimate) string { return fmt.Sprint(s.MaxOwn) })
 	row("Largest fleet within 25,000 events, shared", func(s ScaleEstimate) string { return fmt.Sprint(s.MaxShared) })
 	row(fmt.Sprintf("Transitions at %d, own / shared", FleetTarget), func(s ScaleEstimate) string {
@@ -340,6 +354,15 @@ func (r *Report) writeScale(bw *errWriter) {
 	for _, s := range r.Scale {
 		bw.printf("Growing payload, %s: %s\n", s.Design, s.PayloadWhere)
 	}
+}
+
+// largestExecution is the largest history of one execution: the quota of
+// 25,000 events applies to each.
+func largestExecution(m Measurement) int {
+	if m.Executions <= 1 {
+		return m.HistoryEvents
+	}
+	return max(m.RootHistoryEvents, m.LargestChildHistory)
 }
 
 // contained says how many instances were verified contained.

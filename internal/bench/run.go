@@ -80,7 +80,17 @@ type Measurement struct {
 	Cause  string `json:"cause,omitempty"`
 	// ExecutionSeconds is from the execution's start to its stop.
 	ExecutionSeconds float64 `json:"executionSeconds"`
-	HistoryEvents    int     `json:"historyEvents"`
+	// HistoryEvents counts the events of the execution and of every
+	// execution it started (one per instance, for a design that contains
+	// each instance in its own execution).
+	HistoryEvents int `json:"historyEvents"`
+	// RootHistoryEvents is the started execution's own history, and
+	// LargestChildHistory the largest history of an execution it started
+	// (0 when it started none): the 25,000-event quota is per execution.
+	RootHistoryEvents   int `json:"rootHistoryEvents"`
+	LargestChildHistory int `json:"largestChildHistory"`
+	// Executions is how many executions the measurement spans.
+	Executions int `json:"executions"`
 	// Transitions are the states entered.
 	Transitions int `json:"transitions"`
 	// Calls are the AWS calls the engine made (the emulator's count), and
@@ -425,11 +435,14 @@ func measure(ctx context.Context, emu *emulator.Emulator, opts Options, d Design
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	history, err := emu.History(ctx, ex.ARN)
+	// The whole tree: a design may contain each instance in an execution
+	// of its own.
+	history, err := emu.HistoryTree(ctx, ex.ARN)
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	events := FromHistory(history)
+	root, largestChild, executions := executionSizes(history)
 	if opts.HistoryDir != "" {
 		if err := keep(opts.HistoryDir, fmt.Sprintf("%s-%d-%s", d.Name, len(ids), groups), d.Definition, history); err != nil {
 			return nil, err
@@ -441,28 +454,31 @@ func measure(ctx context.Context, emu *emulator.Emulator, opts Options, d Design
 	}
 	isos := causal.Isolations(enis)
 	m := &Measurement{
-		Design:           d.Name,
-		SharedGroups:     d.SharedGroups,
-		ValidatesInput:   d.ValidatesInput,
-		ScanEvents:       causal.ScanEvents,
-		ScanTransitions:  causal.ScanTransitions,
-		ScanItems:        causal.ScanItems,
-		CriticalPath:     criticalPath(isos),
-		Instances:        len(ids),
-		Groups:           groups,
-		Status:           ex.Status,
-		Error:            ex.Error,
-		Cause:            ex.Cause,
-		ExecutionSeconds: ex.Stop.Sub(ex.Start).Seconds(),
-		HistoryEvents:    len(events),
-		Transitions:      CountTransitions(events),
-		Calls:            len(calls),
-		CallsByAction:    map[string]int{},
-		Isolation:        summarize(isos),
-		LargestPayload:   LargestPayload(events),
-		Payloads:         Payloads(events),
-		EmulatorFault:    EmulatorFault(events),
-		Scene:            *facts,
+		Design:              d.Name,
+		SharedGroups:        d.SharedGroups,
+		ValidatesInput:      d.ValidatesInput,
+		ScanEvents:          causal.ScanEvents,
+		ScanTransitions:     causal.ScanTransitions,
+		ScanItems:           causal.ScanItems,
+		CriticalPath:        criticalPath(isos),
+		Instances:           len(ids),
+		Groups:              groups,
+		Status:              ex.Status,
+		Error:               ex.Error,
+		Cause:               ex.Cause,
+		ExecutionSeconds:    ex.Stop.Sub(ex.Start).Seconds(),
+		HistoryEvents:       len(events),
+		RootHistoryEvents:   root,
+		LargestChildHistory: largestChild,
+		Executions:          executions,
+		Transitions:         CountTransitions(events),
+		Calls:               len(calls),
+		CallsByAction:       map[string]int{},
+		Isolation:           summarize(isos),
+		LargestPayload:      LargestPayload(events),
+		Payloads:            Payloads(events),
+		EmulatorFault:       EmulatorFault(events),
+		Scene:               *facts,
 	}
 	for _, c := range calls {
 		m.CallsByAction[c.Service+":"+c.Action]++
@@ -474,6 +490,30 @@ func measure(ctx context.Context, emu *emulator.Emulator, opts Options, d Design
 		return nil, err
 	}
 	return m, nil
+}
+
+// executionSizes splits a tree of histories (emulator HistoryTree: each
+// execution's events begin with its ExecutionStarted) into the root's event
+// count, the largest child's, and the number of executions.
+func executionSizes(tree []sfntypes.HistoryEvent) (root, largestChild, executions int) {
+	size := 0
+	flush := func() {
+		if executions == 1 {
+			root = size
+		} else if executions > 1 {
+			largestChild = max(largestChild, size)
+		}
+	}
+	for _, e := range tree {
+		if e.Type == sfntypes.HistoryEventTypeExecutionStarted {
+			flush()
+			executions++
+			size = 0
+		}
+		size++
+	}
+	flush()
+	return root, largestChild, executions
 }
 
 // keep writes a history and its definition into dir.

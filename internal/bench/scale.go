@@ -39,8 +39,21 @@ type ScaleEstimate struct {
 	// the whole fleet sits behind ItemsPerInstance shared ones.
 	OwnItems    float64 `json:"eventsOwnLoadBalancers"`
 	SharedItems float64 `json:"eventsSharedLoadBalancers"`
-	// MaxOwn and MaxShared are the largest fleets whose history stays
-	// within HistoryLimit in each case.
+	// For a design that contains each instance in an execution of its own,
+	// the quota applies to each execution: RootFixed + RootPerInstance × N
+	// events in the started execution, and ChildEvents (outside scans) plus
+	// its scans in each instance's execution. RootAt, ChildOwnAt and
+	// ChildSharedAt are those at Instances. All zero for a single-execution
+	// design.
+	RootFixed       float64 `json:"rootFixedEvents,omitempty"`
+	RootPerInstance float64 `json:"rootEventsPerInstance,omitempty"`
+	ChildEvents     float64 `json:"childEvents,omitempty"`
+	RootAt          float64 `json:"rootEventsAt,omitempty"`
+	ChildOwnAt      float64 `json:"childEventsOwnLoadBalancersAt,omitempty"`
+	ChildSharedAt   float64 `json:"childEventsSharedLoadBalancersAt,omitempty"`
+	// MaxOwn and MaxShared are the largest fleets whose histories stay
+	// within HistoryLimit in each case (every execution's, when there are
+	// several).
 	MaxOwn    int `json:"maxInstancesOwnLoadBalancers"`
 	MaxShared int `json:"maxInstancesSharedLoadBalancers"`
 	// TransitionsOwn and TransitionsShared are the state transitions at
@@ -104,25 +117,54 @@ func Estimate(ms []Measurement, instances int) []ScaleEstimate {
 		est.TransitionsShared = fixedT + perT*n + scanT*n*est.ItemsPerInstance
 		est.MaxOwn = largest(func(k float64) float64 { return events(k, est.ItemsPerInstance*k) }, HistoryLimit)
 		est.MaxShared = largest(func(k float64) float64 { return events(k, est.ItemsPerInstance) }, HistoryLimit)
+		if hi.Executions > 1 {
+			est.RootFixed, est.RootPerInstance = fit(lo.Instances, float64(lo.RootHistoryEvents), hi.Instances, float64(hi.RootHistoryEvents))
+			est.ChildEvents = float64(hi.HistoryEvents-hi.RootHistoryEvents-hi.ScanEvents) / float64(max(hi.Instances, 1))
+			rootAt := func(k float64) float64 { return est.RootFixed + est.RootPerInstance*k }
+			childAt := func(items float64) float64 { return est.ChildEvents + est.ScanEventsPerItem*items }
+			est.RootAt, est.ChildOwnAt, est.ChildSharedAt = rootAt(n), childAt(est.ItemsPerInstance*n), childAt(est.ItemsPerInstance)
+			est.MaxOwn = largest(func(k float64) float64 { return max(rootAt(k), childAt(est.ItemsPerInstance*k)) }, HistoryLimit)
+			est.MaxShared = largest(func(k float64) float64 { return max(rootAt(k), childAt(est.ItemsPerInstance)) }, HistoryLimit)
+		}
 
-		// The payload that is largest at the largest fleet, followed to the
-		// next largest fleet: the one that grows.
+		// Every payload measured at the two largest fleets, followed from
+		// one to the other: the estimate is the largest of their lines at
+		// Instances, and the fleet within the quota the smallest bound.
 		plo := lo
 		if len(runs) >= 2 {
 			plo = runs[len(runs)-2]
 		}
-		where := hi.LargestPayload.Where
-		yhi, ylo := float64(hi.LargestPayload.Bytes), float64(plo.LargestPayload.Bytes)
-		if v, ok := plo.Payloads[where]; ok {
-			ylo = float64(v)
+		est.MaxPayload = largest(func(float64) float64 { return 0 }, PayloadLimit)
+		est.Payload = -1
+		wheres := make([]string, 0, len(hi.Payloads))
+		for where := range hi.Payloads {
+			wheres = append(wheres, where)
 		}
-		est.PayloadWhere = where
-		p0, p1 := fit(plo.Instances, ylo, hi.Instances, yhi)
-		if plo.Instances == hi.Instances {
-			p0, p1 = yhi, 0
+		sort.Strings(wheres)
+		if len(wheres) == 0 {
+			wheres = []string{hi.LargestPayload.Where}
 		}
-		est.Payload, est.PayloadPerInstance = p0+p1*n, p1
-		est.MaxPayload = largest(func(k float64) float64 { return p0 + p1*k }, PayloadLimit)
+		for _, where := range wheres {
+			yhi := float64(hi.Payloads[where])
+			if len(hi.Payloads) == 0 {
+				yhi = float64(hi.LargestPayload.Bytes)
+			}
+			ylo := yhi
+			if where == hi.LargestPayload.Where {
+				ylo = float64(plo.LargestPayload.Bytes)
+			}
+			if v, ok := plo.Payloads[where]; ok {
+				ylo = float64(v)
+			}
+			p0, p1 := fit(plo.Instances, ylo, hi.Instances, yhi)
+			if plo.Instances == hi.Instances {
+				p0, p1 = yhi, 0
+			}
+			if at := p0 + p1*n; at > est.Payload {
+				est.Payload, est.PayloadPerInstance, est.PayloadWhere = at, p1, where
+			}
+			est.MaxPayload = min(est.MaxPayload, largest(func(k float64) float64 { return p0 + p1*k }, PayloadLimit))
+		}
 		out = append(out, est)
 	}
 	return out

@@ -25,16 +25,22 @@ import (
 
 // Deployment is the stack deployed in the emulated account.
 type Deployment struct {
-	// StateMachineARN is the containment state machine.
+	// StateMachineARN is the containment state machine, the one responders
+	// start.
 	StateMachineARN string
+	// InstanceStateMachineARN is the state machine that contains one
+	// instance, started by the other once per instance.
+	InstanceStateMachineARN string
 	// Bucket is the evidence bucket; KeyARN the evidence KMS key.
 	Bucket, KeyARN string
-	// Definition is the ASL the state machine was created from.
-	Definition string
+	// Definition and InstanceDefinition are the ASL the state machines
+	// were created from.
+	Definition, InstanceDefinition string
 }
 
-// Deploy creates the evidence key and bucket and the state machine named
-// name, for the stack parameters given (defaults for the others).
+// Deploy creates the evidence key and bucket, the state machine named name
+// and the instance state machine named after it, for the stack parameters
+// given (defaults for the others; StateMachineName is name).
 func Deploy(ctx context.Context, emu *emulator.Emulator, tpl *synth.Template, name string, params map[string]string) (*Deployment, error) {
 	cfg := emu.AWSConfig()
 	key, err := kms.NewFromConfig(cfg).CreateKey(ctx, &kms.CreateKeyInput{
@@ -69,19 +75,33 @@ func Deploy(ctx context.Context, emu *emulator.Emulator, tpl *synth.Template, na
 	if err != nil {
 		return nil, fmt.Errorf("deploy: %w", err)
 	}
-	definition, err := tpl.Definition(synth.Deployment{
+	named := map[string]string{stack.ParamStateMachineName: name}
+	for k, v := range params {
+		if k != stack.ParamStateMachineName {
+			named[k] = v
+		}
+	}
+	d := synth.Deployment{
 		Partition: "aws", Region: emu.Region(), AccountID: emu.AccountID(),
-		Parameters: params,
+		Parameters: named,
 		Resources:  map[string]string{bucketID: bucket, keyID + ".Arn": keyARN},
-	})
-	if err != nil {
+	}
+	out := &Deployment{Bucket: bucket, KeyARN: keyARN}
+	// The instance state machine first: the other one starts it.
+	if out.InstanceDefinition, err = tpl.InstanceDefinition(d); err != nil {
 		return nil, fmt.Errorf("deploy: %w", err)
 	}
-	arn, err := emu.CreateStateMachine(ctx, name, definition)
-	if err != nil {
+	instanceName := name + stack.InstanceStateMachineSuffix
+	if out.InstanceStateMachineARN, err = emu.CreateStateMachine(ctx, instanceName, out.InstanceDefinition); err != nil {
+		return nil, fmt.Errorf("deploy: create state machine %s from the synthesized definition: %w", instanceName, err)
+	}
+	if out.Definition, err = tpl.Definition(d); err != nil {
+		return nil, fmt.Errorf("deploy: %w", err)
+	}
+	if out.StateMachineARN, err = emu.CreateStateMachine(ctx, name, out.Definition); err != nil {
 		return nil, fmt.Errorf("deploy: create state machine %s from the synthesized definition: %w", name, err)
 	}
-	return &Deployment{StateMachineARN: arn, Bucket: bucket, KeyARN: keyARN, Definition: definition}, nil
+	return out, nil
 }
 
 // retentionDays is the EvidenceRetentionDays parameter, or its default.

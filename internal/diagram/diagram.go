@@ -21,14 +21,19 @@ import (
 // defaults of every parameter, in us-east-1 of a placeholder account.
 var Deployment = synth.Deployment{Partition: "aws", Region: "us-east-1", AccountID: "123456789012", Placeholders: true}
 
-// FromTemplate renders the state machine of a synthesized template, resolved
-// for Deployment.
+// FromTemplate renders the state machines of a synthesized template,
+// resolved for Deployment: the containment state machine, with the state
+// machine that contains one instance drawn inside the task that starts it.
 func FromTemplate(t *synth.Template) (string, error) {
 	def, err := t.Definition(Deployment)
 	if err != nil {
 		return "", fmt.Errorf("resolve the definition for the diagram: %w", err)
 	}
-	return DOT(def)
+	child, err := t.InstanceDefinition(Deployment)
+	if err != nil {
+		return "", fmt.Errorf("resolve the instance definition for the diagram: %w", err)
+	}
+	return DOTWithChild(def, child)
 }
 
 // Limits that keep a diagram of ~150 states readable.
@@ -55,6 +60,8 @@ type state struct {
 	Branches      []machine
 	ItemProcessor *machine
 	Iterator      *machine
+	// child is the state machine a startExecution task starts, when known.
+	child *machine
 }
 
 // machine is a States object with its start: the whole definition, a
@@ -88,12 +95,32 @@ type renderer struct {
 
 // DOT renders an ASL definition (JSON) as a Graphviz digraph.
 func DOT(definition string) (string, error) {
+	return DOTWithChild(definition, "")
+}
+
+// startExecution marks the resource of a task that starts another state
+// machine's execution.
+const startExecution = ":states:::states:startExecution"
+
+// DOTWithChild renders an ASL definition whose startExecution tasks start
+// the state machine child (a definition too; "" for none): each such task is
+// a cluster around the child's states.
+func DOTWithChild(definition, child string) (string, error) {
 	var m machine
 	if err := json.Unmarshal([]byte(definition), &m); err != nil {
 		return "", fmt.Errorf("parse the state machine definition: %w", err)
 	}
 	if m.StartAt == "" || len(m.States) == 0 {
 		return "", fmt.Errorf("the definition has no StartAt or no States")
+	}
+	if child != "" {
+		var c machine
+		if err := json.Unmarshal([]byte(child), &c); err != nil {
+			return "", fmt.Errorf("parse the child state machine definition: %w", err)
+		}
+		if n := attachChild(&m, &c); n == 0 {
+			return "", fmt.Errorf("no task of the definition starts the child state machine")
+		}
 	}
 	r := &renderer{ids: map[string]bool{startID: true, endID: true}}
 	if err := r.machine(m, endID, 1); err != nil {
@@ -128,6 +155,28 @@ func DOT(definition string) (string, error) {
 	return out.String(), nil
 }
 
+// attachChild gives every startExecution task of m, at any depth, the
+// child machine it starts, and returns how many it found.
+func attachChild(m *machine, child *machine) int {
+	n := 0
+	for name, s := range m.States {
+		if s.Type == "Task" && strings.Contains(s.Resource, startExecution) {
+			s.child = child
+			n++
+		}
+		for i := range s.Branches {
+			n += attachChild(&s.Branches[i], child)
+		}
+		for _, p := range []*machine{s.ItemProcessor, s.Iterator} {
+			if p != nil {
+				n += attachChild(p, child)
+			}
+		}
+		m.States[name] = s
+	}
+	return n
+}
+
 // machine declares the states of m, in flow order, inside the current
 // cluster; exit is the node an End transition goes to.
 func (r *renderer) machine(m machine, exit string, depth int) error {
@@ -157,6 +206,13 @@ func (r *renderer) state(name string, s state, exit string, depth int) error {
 			return err
 		}
 	case "Task":
+		if s.child != nil {
+			var err error
+			if from, err = r.cluster(name, s, depth); err != nil {
+				return err
+			}
+			break
+		}
 		label := wrap(name)
 		if svc := sdkAction(s.Resource); svc != "" {
 			label += "\n" + svc
@@ -227,6 +283,10 @@ func (r *renderer) cluster(name string, s state, depth int) (string, error) {
 	r.ids[join] = true
 	branches := s.Branches
 	kind := fmt.Sprintf("Parallel: %d branches", len(branches))
+	if s.child != nil {
+		branches = []machine{*s.child}
+		kind = "Own execution of the instance state machine (" + sdkAction(s.Resource) + ")"
+	}
 	if s.Type == "Map" {
 		p := s.ItemProcessor
 		if p == nil {

@@ -25,7 +25,11 @@ func (e *Emulator) Children(ctx context.Context, executionARN string) ([]string,
 	if err != nil {
 		return nil, err
 	}
-	return childrenOf(events), nil
+	var arns []string
+	for _, c := range childrenOf(events) {
+		arns = append(arns, c.arn)
+	}
+	return arns, nil
 }
 
 // HistoryTree returns the whole tree of histories under an execution: its
@@ -36,15 +40,19 @@ func (e *Emulator) Children(ctx context.Context, executionARN string) ([]string,
 // renumbered: its event Id and PreviousEventId are offset by the number of
 // events already emitted before it. Ids therefore stay unique across the tree
 // (they run 1..len(tree)), and each PreviousEventId still names the same
-// event of the same execution. A PreviousEventId of 0 ("no previous event",
-// as on an ExecutionStarted event) stays 0: it never links into another
-// execution. Each execution's part of the tree begins with its
-// ExecutionStarted event. An execution reached twice is listed once.
+// event of the same execution. The one exception links the executions: a
+// child's ExecutionStarted event, which has no previous event in its own
+// history, gets as PreviousEventId the parent's event that first names the
+// child (the TaskSubmitted of the task that started it), so a chain of
+// PreviousEventIds runs from the root's start to any event of the tree. The
+// root's ExecutionStarted keeps 0. Each execution's part of the tree begins
+// with its ExecutionStarted event. An execution reached twice is listed
+// once.
 func (e *Emulator) HistoryTree(ctx context.Context, executionARN string) ([]sfntypes.HistoryEvent, error) {
 	var tree []sfntypes.HistoryEvent
 	visited := map[string]bool{}
-	var walk func(arn string) error
-	walk = func(arn string) error {
+	var walk func(arn string, startedBy int64) error
+	walk = func(arn string, startedBy int64) error {
 		if visited[arn] {
 			return nil
 		}
@@ -56,36 +64,48 @@ func (e *Emulator) HistoryTree(ctx context.Context, executionARN string) ([]sfnt
 		offset := int64(len(tree))
 		for _, ev := range events {
 			ev.Id += offset
-			if ev.PreviousEventId != 0 {
+			switch {
+			case ev.PreviousEventId != 0:
 				ev.PreviousEventId += offset
+			case ev.Type == sfntypes.HistoryEventTypeExecutionStarted:
+				ev.PreviousEventId = startedBy
 			}
 			tree = append(tree, ev)
 		}
 		for _, child := range childrenOf(events) {
-			if err := walk(child); err != nil {
+			if err := walk(child.arn, child.event+offset); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	if err := walk(executionARN); err != nil {
+	if err := walk(executionARN, 0); err != nil {
 		return nil, err
 	}
 	return tree, nil
 }
 
+// child is an execution another one started: its ARN, and the Id of the
+// first event of the parent's history that names it.
+type child struct {
+	arn   string
+	event int64
+}
+
 // childrenOf lists the executions a history's startExecution tasks started.
-func childrenOf(events []sfntypes.HistoryEvent) []string {
-	var arns []string
+func childrenOf(events []sfntypes.HistoryEvent) []child {
+	var children []child
 	seen := map[string]bool{}
+	var id int64
 	add := func(text string) {
 		arn := executionARNIn(text)
 		if arn != "" && !seen[arn] {
 			seen[arn] = true
-			arns = append(arns, arn)
+			children = append(children, child{arn: arn, event: id})
 		}
 	}
 	for _, ev := range events {
+		id = ev.Id
 		switch {
 		case ev.TaskSubmittedEventDetails != nil:
 			d := ev.TaskSubmittedEventDetails
@@ -104,7 +124,7 @@ func childrenOf(events []sfntypes.HistoryEvent) []string {
 			}
 		}
 	}
-	return arns
+	return children
 }
 
 // isStartExecution reports whether a task event belongs to the optimised

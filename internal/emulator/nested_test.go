@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -545,8 +546,27 @@ func TestChildrenAndHistoryTree(t *testing.T) {
 			t.Fatalf("event %d: type %s id %d, want %s id %d (= %d + %d)", i, ev.Type, ev.Id, orig.Type, i+1, orig.Id, offset)
 		}
 		switch {
-		case orig.PreviousEventId == 0 && ev.PreviousEventId != 0:
+		case orig.PreviousEventId == 0 && (part == 0 || i != starts[part]) && ev.PreviousEventId != 0:
 			t.Errorf("event %d: PreviousEventId %d, want 0 kept", i, ev.PreviousEventId)
+		case orig.PreviousEventId == 0 && part > 0 && i == starts[part]:
+			// A child's start links to the parent event that names it.
+			if ev.PreviousEventId <= 0 || ev.PreviousEventId >= ev.Id {
+				t.Errorf("event %d: the start of %s links to %d, want an earlier event", i, order[part], ev.PreviousEventId)
+				break
+			}
+			by := tree[ev.PreviousEventId-1]
+			var text string
+			switch {
+			case by.TaskSubmittedEventDetails != nil:
+				text = aws.ToString(by.TaskSubmittedEventDetails.Output)
+			case by.TaskSucceededEventDetails != nil:
+				text = aws.ToString(by.TaskSucceededEventDetails.Output)
+			case by.TaskFailedEventDetails != nil:
+				text = aws.ToString(by.TaskFailedEventDetails.Cause)
+			}
+			if !strings.Contains(text, order[part]) {
+				t.Errorf("event %d: the start of %s links to event %d (%s), which does not name it", i, order[part], ev.PreviousEventId, by.Type)
+			}
 		case orig.PreviousEventId != 0 && (ev.PreviousEventId != orig.PreviousEventId+offset || ev.PreviousEventId <= offset || ev.PreviousEventId >= ev.Id):
 			t.Errorf("event %d (id %d): PreviousEventId %d, want %d inside %s", i, ev.Id, ev.PreviousEventId, orig.PreviousEventId+offset, order[part])
 		}
@@ -562,16 +582,17 @@ func TestChildrenOfEvents(t *testing.T) {
 	out := func(key string, n int) *string { return aws.String(fmt.Sprintf(`{%q:%q,"StartDate":1}`, key, arn(n))) }
 	states, sync2 := aws.String("states"), aws.String("startExecution.sync:2")
 	events := []sfntypes.HistoryEvent{
-		{TaskSubmittedEventDetails: &sfntypes.TaskSubmittedEventDetails{ResourceType: states, Resource: sync2, Output: out("ExecutionArn", 1)}},
+		{Id: 4, TaskSubmittedEventDetails: &sfntypes.TaskSubmittedEventDetails{ResourceType: states, Resource: sync2, Output: out("ExecutionArn", 1)}},
 		{TaskSucceededEventDetails: &sfntypes.TaskSucceededEventDetails{ResourceType: states, Resource: sync2, Output: out("ExecutionArn", 1)}},
-		{TaskFailedEventDetails: &sfntypes.TaskFailedEventDetails{ResourceType: states, Resource: sync2, Error: aws.String("States.TaskFailed"), Cause: out("executionArn", 2)}},
+		{Id: 6, TaskFailedEventDetails: &sfntypes.TaskFailedEventDetails{ResourceType: states, Resource: sync2, Error: aws.String("States.TaskFailed"), Cause: out("executionArn", 2)}},
 		{TaskFailedEventDetails: &sfntypes.TaskFailedEventDetails{ResourceType: states, Resource: sync2, Error: aws.String("StepFunctions.ExecutionAlreadyExistsException"), Cause: aws.String("Execution Already Exists: '" + arn(9) + "'")}},
 		{TaskSucceededEventDetails: &sfntypes.TaskSucceededEventDetails{ResourceType: aws.String("aws-sdk:ec2"), Resource: aws.String("describeInstances"), Output: out("ExecutionArn", 8)}},
-		{TaskSucceededEventDetails: &sfntypes.TaskSucceededEventDetails{ResourceType: states, Resource: aws.String("startExecution"), Output: out("ExecutionArn", 3)}},
+		{Id: 9, TaskSucceededEventDetails: &sfntypes.TaskSucceededEventDetails{ResourceType: states, Resource: aws.String("startExecution"), Output: out("ExecutionArn", 3)}},
 		{TaskSucceededEventDetails: &sfntypes.TaskSucceededEventDetails{ResourceType: states, Resource: sync2, Output: aws.String("not json")}},
 	}
 	got := childrenOf(events)
-	if want := []string{arn(1), arn(2), arn(3)}; fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Fatalf("childrenOf = %v, want %v", got, want)
+	want := []child{{arn(1), 4}, {arn(2), 6}, {arn(3), 9}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("childrenOf = %v, want %v (each with the first event naming it)", got, want)
 	}
 }

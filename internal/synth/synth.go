@@ -93,24 +93,38 @@ func (t *Template) ResourcesOfType(cfnType string) ([]string, []map[string]inter
 	return ids, bodies
 }
 
-// Definition returns the state machine's ASL with every reference resolved
-// for the deployment d.
+// Definition returns the ASL of the containment state machine (the one
+// responders start) with every reference resolved for the deployment d.
 func (t *Template) Definition(d Deployment) (string, error) {
-	ids, machines := t.ResourcesOfType("AWS::StepFunctions::StateMachine")
-	if len(machines) != 1 {
-		return "", fmt.Errorf("template has %d state machines (%v), want 1", len(machines), ids)
+	return t.definitionOf(stack.StateMachineID, d)
+}
+
+// InstanceDefinition returns the ASL of the state machine that contains one
+// instance, resolved for the deployment d.
+func (t *Template) InstanceDefinition(d Deployment) (string, error) {
+	return t.definitionOf(stack.InstanceStateMachineID, d)
+}
+
+// definitionOf resolves the definition of the state machine whose construct
+// ID is id.
+func (t *Template) definitionOf(id string, d Deployment) (string, error) {
+	logical, err := t.LogicalID("AWS::StepFunctions::StateMachine", id)
+	if err != nil {
+		return "", err
 	}
-	props, _ := machines[0]["Properties"].(map[string]interface{})
+	resources, _ := t.JSON["Resources"].(map[string]interface{})
+	body, _ := resources[logical].(map[string]interface{})
+	props, _ := body["Properties"].(map[string]interface{})
 	v, err := t.resolve(props["DefinitionString"], d)
 	if err != nil {
-		return "", fmt.Errorf("resolve DefinitionString of %s: %w", ids[0], err)
+		return "", fmt.Errorf("resolve DefinitionString of %s: %w", logical, err)
 	}
 	s, ok := v.(string)
 	if !ok {
-		return "", fmt.Errorf("DefinitionString of %s resolved to %T, want a string", ids[0], v)
+		return "", fmt.Errorf("DefinitionString of %s resolved to %T, want a string", logical, v)
 	}
 	if !json.Valid([]byte(s)) {
-		return "", fmt.Errorf("DefinitionString of %s is not valid JSON after resolution", ids[0])
+		return "", fmt.Errorf("DefinitionString of %s is not valid JSON after resolution", logical)
 	}
 	return s, nil
 }
