@@ -49,6 +49,7 @@ var shapeInputTypes = map[string]reflect.Type{
 	"ec2:describeIamInstanceProfileAssociations": reflect.TypeOf(ec2.DescribeIamInstanceProfileAssociationsInput{}),
 	"ec2:describeInstanceAttribute":              reflect.TypeOf(ec2.DescribeInstanceAttributeInput{}),
 	"ec2:describeInstances":                      reflect.TypeOf(ec2.DescribeInstancesInput{}),
+	"ec2:getConsoleScreenshot":                   reflect.TypeOf(ec2.GetConsoleScreenshotInput{}),
 	"ec2:describeNetworkInterfaces":              reflect.TypeOf(ec2.DescribeNetworkInterfacesInput{}),
 	"ec2:describeSecurityGroups":                 reflect.TypeOf(ec2.DescribeSecurityGroupsInput{}),
 	"ec2:describeSnapshots":                      reflect.TypeOf(ec2.DescribeSnapshotsInput{}),

@@ -56,7 +56,15 @@ type sdkCall struct {
 	verify      sfn.IChainable
 	// optional: see Access.Optional.
 	optional string
+	// bestEffort says why a failure of this call, after its retries, is
+	// recorded and not a failure of the instance; it becomes the task's
+	// Comment, starting "Best effort: ".
+	bestEffort string
 }
+
+// BestEffortComment starts the Comment of every task whose failure is
+// recorded instead of failing the instance.
+const BestEffortComment = "Best effort: "
 
 // catchTo routes specific errors to a state other than the step's failure.
 type catchTo struct {
@@ -83,6 +91,9 @@ func (b *builder) call(c sdkCall) tasks.CallAwsService {
 	}
 	if c.resultSelector != nil {
 		props.ResultSelector = &c.resultSelector
+	}
+	if c.bestEffort != "" {
+		props.Comment = jsii.String(BestEffortComment + c.bestEffort)
 	}
 	task := tasks.NewCallAwsService(b.scope, jsii.String(c.name), props)
 	task.AddRetry(&sfn.RetryProps{

@@ -249,6 +249,7 @@ type InstanceSummary struct {
 	AlreadyPreservedSnapshots []string
 	SnapshotCount             int
 	SummaryObject             struct{ Bucket, Key, Sha256 string }
+	ConsoleScreenshot         struct{ Object, Sha256, VersionId string }
 	Record                    []struct {
 		Bucket, ManifestKey, ManifestSha256 string
 		Written                             bool

@@ -37,8 +37,9 @@ var recordObjects = []struct{ name, file, body string }{
 // a manifest with the SHA-256 of each (computed by S3 from the bytes it
 // stored, ChecksumAlgorithm SHA256). Writes are conditional (If-None-Match),
 // so nothing is ever overwritten; if the manifest already exists (a re-run)
-// the record is left as it is. A console screenshot is not taken: its image
-// can exceed the 256 KiB state limit, which would end the whole execution.
+// the record is left as it is. The console screenshot is taken last, once
+// the instance is contained (captureScreenshot): its image is the one result
+// whose size AWS does not bound.
 //
 // It runs beside isolation, so it never delays it, and never fails that
 // phase: an error is recorded in $.RecordFailure and fails the instance
@@ -115,7 +116,7 @@ func (b *builder) recordPreIncidentState(prefix string) sfn.IChainable {
 		"CapturedAt.$":      "$.Instance.CapturedAt",
 		"ChecksumAlgorithm": "SHA256 (base64, computed by S3)",
 		"Objects.$":         "$.RecordObjects",
-		"NotCaptured":       "console screenshot: its image can exceed the Step Functions 256 KiB state limit",
+		"ConsoleScreenshot": "taken once the instance is contained, best effort: " + ScreenshotObject,
 	}, map[string]interface{}{
 		"Sha256.$":    "$.ChecksumSHA256",
 		"VersionId.$": "$.VersionId",

@@ -293,6 +293,7 @@ func (b *builder) containInstance() sfn.IChainable {
 		"Snapshots.$":                            "$.Evidence.Snapshots",
 		"AlreadyPreservedSnapshots.$":            "$.Evidence.ExistingSnapshots",
 		"Record.$":                               "$.Isolated.Record",
+		"ConsoleScreenshot.$":                    "$.Screenshot",
 	}, "$.Summary")
 	// The full summary goes to the evidence bucket; the output keeps it
 	// compact (no per-volume list), so 100 instances fit the 256 KiB limit.
@@ -317,7 +318,7 @@ func (b *builder) containInstance() sfn.IChainable {
 	// Metadata and tags are in the summary object and the record.
 	for _, field := range []string{"InstanceId", "Outcome", "DetachedFromAutoScalingGroups", "TerminationProtection",
 		"StopProtection", "ShutdownBehaviour", "IsolationGroupId", "NetworkInterfaces", "DetachedInstanceProfiles", "CredentialDenyPolicy",
-		"DeregisteredFromTargetGroups", "DeregisteredFromClassicLoadBalancers", "DisassociatedElasticIps", "ElasticIps", "Record"} {
+		"DeregisteredFromTargetGroups", "DeregisteredFromClassicLoadBalancers", "DisassociatedElasticIps", "ElasticIps", "Record", "ConsoleScreenshot"} {
 		compact[field+".$"] = "$.Summary." + field
 	}
 	contained := b.pass("Instance Contained", compact, "")
@@ -331,7 +332,7 @@ func (b *builder) containInstance() sfn.IChainable {
 	}, "")
 	recorded := b.choice("Was The Record Written?").
 		When(sfn.Condition_IsPresent(jsii.String("$.Isolated.RecordFailure[0]")), recordFailed, nil).
-		Otherwise(summary)
+		Otherwise(b.captureScreenshot(summary))
 	secure.Next(isolate).Next(evidence).Next(recorded)
 	// Every failure outcome ends the instance's execution FAILED, so the
 	// console shows it red, with AWS's error and the cause naming the step.

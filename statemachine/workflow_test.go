@@ -7,21 +7,40 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/essential-ir/essential-ir/internal/deploy"
 	"github.com/essential-ir/essential-ir/internal/emulator"
 	"github.com/essential-ir/essential-ir/internal/scene"
+	"github.com/essential-ir/essential-ir/statemachine"
 )
 
 // assertContained checks every post-condition of every containment step in
 // the account, and the instance's summary in the output.
 func assertContained(t *testing.T, inst *scene.Instance, out Output, ex *emulator.Execution, desiredBefore int32) {
-	incident := incidentID(ex)
 	t.Helper()
+	assertContainedVariant(t, deployed, inst, out, ex, desiredBefore, false, false)
+}
+
+// assertContainedVariant makes every post-condition check of containment,
+// for deployment d: a stopped instance's metadata must say stopped, and a
+// released Elastic IP must be off the instance and reported released.
+// Outside the default deployment the record is only checked to be in d's
+// bucket.
+func assertContainedVariant(t *testing.T, d *deploy.Deployment, inst *scene.Instance, out Output, ex *emulator.Execution, desiredBefore int32, stopped, releasedIP bool) {
+	t.Helper()
+	incident := incidentID(ex)
 	sum := out.summary(t, inst.ID)
 	if sum.Outcome != "CONTAINED" {
 		t.Fatalf("%s: outcome %s (%s: %s), want CONTAINED", inst.ID, sum.Outcome, sum.Error, sum.Cause)
 	}
-	assertMetadataRecorded(t, inst, sum)
+	if stopped {
+		if sum.Metadata.State != "stopped" {
+			t.Errorf("%s: metadata records state %q, want stopped", inst.ID, sum.Metadata.State)
+		}
+	} else {
+		assertMetadataRecorded(t, inst, sum)
+	}
 	assertTagged(t, inst, incident)
 	assertLeftAutoScalingGroup(t, inst, sum, desiredBefore)
 	assertProtected(t, inst, sum)
@@ -32,9 +51,28 @@ func assertContained(t *testing.T, inst *scene.Instance, out Output, ex *emulato
 	assertCredentialsDenied(t, inst, sum)
 	assertDeregistered(t, inst, sum)
 	assertLeftClassicLoadBalancers(t, inst, sum)
-	assertElasticIPsRecorded(t, inst, sum)
+	if releasedIP && inst.ElasticIP != "" {
+		if holder := elasticIPHolder(t, inst.ElasticIPAllocationID); holder != "" {
+			t.Errorf("%s: Elastic IP %s still on %s", inst.ID, inst.ElasticIP, holder)
+		}
+		if len(sum.DisassociatedElasticIps) != 1 || sum.DisassociatedElasticIps[0] != inst.ElasticIP {
+			t.Errorf("%s: output DisassociatedElasticIps %v, want [%s]", inst.ID, sum.DisassociatedElasticIps, inst.ElasticIP)
+		}
+	} else {
+		assertElasticIPsRecorded(t, inst, sum)
+	}
 	assertSnapshotsPreserved(t, inst, sum, incident)
-	assertRecordWritten(t, inst, sum, incident)
+	assertScreenshotKept(t, inst, sum, incident)
+	if d == deployed {
+		assertRecordWritten(t, inst, sum, incident)
+		return
+	}
+	prefix := incident + "/" + inst.ID + "/"
+	for _, object := range []string{statemachine.RecordManifestObject, statemachine.RecordInstanceObject, statemachine.RecordUserDataObject, statemachine.RecordConsoleObject} {
+		if _, err := evidence().HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(d.Bucket), Key: aws.String(prefix + object)}); err != nil {
+			t.Errorf("%s: record object s3://%s/%s%s: %v", inst.ID, d.Bucket, prefix, object, err)
+		}
+	}
 }
 
 // assertUntouched checks that the workflow changed nothing on the instance.

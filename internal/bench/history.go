@@ -160,6 +160,10 @@ func Analyze(events []Event) (*Causal, error) {
 		call   *Call  // the call in progress on this chain, if any
 		tail   int    // index in c.Calls of the last call on its longest chain, -1 if none
 		scan   bool   // inside a Map iteration over an account-wide resource
+		// submitted: the call in progress was a .sync integration's start,
+		// answered by TaskSubmitted; its TaskSucceeded later is the end of
+		// the wait, not another call.
+		submitted bool
 	}
 	nodes := make(map[int64]*node, len(sorted))
 	type scopeInfo struct {
@@ -187,7 +191,7 @@ func Analyze(events []Event) (*Causal, error) {
 			return nil, fmt.Errorf("history event %d (%s) follows event %d, which is not in the history", e.ID, e.Type, e.Prev)
 		}
 		if ok {
-			n.depth, n.before, n.state, n.call, n.tail, n.scan = p.depth, p.before, p.state, p.call, p.tail, p.scan
+			n.depth, n.before, n.state, n.call, n.tail, n.scan, n.submitted = p.depth, p.before, p.state, p.call, p.tail, p.scan, p.submitted
 			n.scope = p.scope
 			if opensScope(byID[e.Prev].Type) {
 				n.scope = e.Prev
@@ -207,6 +211,11 @@ func Analyze(events []Event) (*Causal, error) {
 				n.before |= info.before
 				n.scope, n.scan = info.parent, info.scan
 			}
+		}
+		if e.Type == "ExecutionStarted" {
+			// A child execution continues its parent's chain, but not the
+			// parent's call in progress.
+			n.call, n.submitted = nil, false
 		}
 		if e.Type == "MapIterationStarted" {
 			// An iteration depends on its Map's start only, even when the
@@ -241,7 +250,10 @@ func Analyze(events []Event) (*Causal, error) {
 		case e.Type == typeTaskScheduled:
 			service, action := splitResource(e.ResourceType, e.Resource)
 			n.call = &Call{State: n.state, Service: service, Action: action, Parameters: e.Parameters}
-		case isCallEnd(e.Type):
+		case isCallEnd(e.Type) && n.submitted:
+			n.submitted = false
+		case isCallEnd(e.Type) || e.Type == "TaskSubmitted":
+			n.submitted = e.Type == "TaskSubmitted"
 			call := Call{State: n.state}
 			if n.call != nil {
 				call = *n.call
@@ -250,7 +262,7 @@ func Analyze(events []Event) (*Causal, error) {
 			}
 			n.depth++
 			n.before |= safetyOf(call.Service, call.Action, call.Parameters)
-			call.EndID, call.Succeeded, call.Depth, call.Before, call.End, call.Prev = e.ID, e.Type == typeTaskSucceeded, n.depth, n.before, e.Time, n.tail
+			call.EndID, call.Succeeded, call.Depth, call.Before, call.End, call.Prev = e.ID, e.Type == typeTaskSucceeded || n.submitted, n.depth, n.before, e.Time, n.tail
 			c.Calls = append(c.Calls, call)
 			n.call, n.tail = nil, len(c.Calls)-1
 		}
@@ -283,7 +295,9 @@ func scansAccount(input string) bool {
 // their resource type as the service.
 func splitResource(resourceType, resource string) (string, string) {
 	service := strings.TrimPrefix(resourceType, "aws-sdk:")
-	action := resource
+	// "startExecution.sync:2" is the StartExecution call of a .sync
+	// integration.
+	action, _, _ := strings.Cut(resource, ".")
 	if action != "" {
 		action = strings.ToUpper(action[:1]) + action[1:]
 	}

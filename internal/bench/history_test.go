@@ -192,3 +192,41 @@ func TestEmulatorFault(t *testing.T) {
 		t.Errorf("EmulatorFault = %q", got)
 	}
 }
+
+func TestAnalyzeFollowsAChildExecution(t *testing.T) {
+	// GIVEN a tree of histories (emulator HistoryTree): one call, then a
+	// .sync task that starts a child execution, whose first state follows
+	// the child's start, which follows the parent's TaskSubmitted
+	h, start := newHistory()
+	find := h.task(start, "Find", "ec2", "DescribeInstances", `{}`)
+	id := h.add(find, Event{Type: "TaskStateEntered", Name: "Contain Instance", Payload: `{}`})
+	id = h.add(id, Event{Type: "TaskScheduled", Resource: "startExecution.sync:2", ResourceType: "states"})
+	id = h.add(id, Event{Type: "TaskStarted"})
+	submitted := h.add(id, Event{Type: "TaskSubmitted", Resource: "startExecution.sync:2", ResourceType: "states", Payload: `{}`})
+	done := h.add(submitted, Event{Type: "TaskSucceeded", Resource: "startExecution.sync:2", ResourceType: "states", Payload: `{}`})
+	h.add(done, Event{Type: "TaskStateExited", Name: "Contain Instance"})
+	child := h.add(submitted, Event{Type: "ExecutionStarted", Payload: `{"InstanceId":"i-1"}`})
+	h.task(child, "Isolate ENI", "ec2", "ModifyNetworkInterfaceAttribute", mnia("eni-1"))
+	c, err := Analyze(h.events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// THEN StartExecution is one call, answered at TaskSubmitted (the wait
+	// that ends at TaskSucceeded is not another), and the child's call
+	// comes third on the chain; the execution's start is the root's
+	var actions []string
+	depth := map[string]int{}
+	for _, call := range c.Calls {
+		actions = append(actions, call.Service+":"+call.Action)
+		depth[call.Action] = call.Depth
+	}
+	if strings.Join(actions, " ") != "ec2:DescribeInstances states:StartExecution ec2:ModifyNetworkInterfaceAttribute" {
+		t.Errorf("calls %v", actions)
+	}
+	if depth["ModifyNetworkInterfaceAttribute"] != 3 {
+		t.Errorf("the child's call is at depth %d, want 3", depth["ModifyNetworkInterfaceAttribute"])
+	}
+	if !c.Start.Equal(h.events[0].Time) {
+		t.Errorf("start %v, want the root's %v", c.Start, h.events[0].Time)
+	}
+}

@@ -1,10 +1,13 @@
 package emulator
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image/jpeg"
 	"net"
 	"strings"
 	"syscall"
@@ -528,5 +531,31 @@ func TestStopLeavesNothing(t *testing.T) {
 	if err == nil {
 		conn.Close()
 		t.Fatalf("port %s still accepts connections", addr)
+	}
+}
+
+// GetConsoleScreenshot answers with a base64 JPEG for an instance, and
+// InvalidInstanceID.NotFound for an unknown one.
+func TestConsoleScreenshot(t *testing.T) {
+	t.Parallel()
+	s := newScene(t)
+	ctx := testCtx(t)
+	out, err := s.ec2.GetConsoleScreenshot(ctx, &ec2.GetConsoleScreenshotInput{InstanceId: aws.String(s.instance)})
+	if err != nil {
+		t.Fatalf("GetConsoleScreenshot: %v", err)
+	}
+	if aws.ToString(out.InstanceId) != s.instance {
+		t.Errorf("InstanceId %q, want %s", aws.ToString(out.InstanceId), s.instance)
+	}
+	raw, err := base64.StdEncoding.DecodeString(aws.ToString(out.ImageData))
+	if err != nil {
+		t.Fatalf("ImageData is not base64: %v", err)
+	}
+	if _, err := jpeg.Decode(bytes.NewReader(raw)); err != nil {
+		t.Errorf("ImageData is not a JPEG: %v", err)
+	}
+	_, err = s.ec2.GetConsoleScreenshot(ctx, &ec2.GetConsoleScreenshotInput{InstanceId: aws.String("i-0123456789abcdef0")})
+	if err == nil || !strings.Contains(err.Error(), "InvalidInstanceID.NotFound") {
+		t.Errorf("an unknown instance: %v, want InvalidInstanceID.NotFound", err)
 	}
 }

@@ -1064,6 +1064,35 @@ def patch_sync_wait():
     cls._eval_sync = _eval_sync
 
 
+
+# A 1x1 white JPEG (JFIF, baseline), base64: what GetConsoleScreenshot
+# returns in shape (ImageData is a base64 JPG), not a real console.
+_CONSOLE_SCREENSHOT_JPEG = (
+    "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/"
+    "wAALCAABAAEBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAACf/EABQQAQAAAAAAAAAAAAAAAAAAAAD/2gAIAQEAAD8AKp//2Q=="
+)
+
+
+def patch_console_screenshot():
+    """GetConsoleScreenshot answers for an existing instance with its InstanceId
+    and ImageData, a base64-encoded JPG of the console (EC2 API reference,
+    GetConsoleScreenshot), and InvalidInstanceID.NotFound otherwise. moto
+    5.2.1 does not implement the action at all. The image is a fixed 1x1
+    JPEG: the workflow stores whatever bytes it gets, so their size and
+    content do not matter to it."""
+    from moto.core.responses import ActionResult
+    from moto.ec2.responses.general import General
+
+    if hasattr(General, "get_console_screenshot"):
+        raise RuntimeError("moto now implements GetConsoleScreenshot: drop patch_console_screenshot")
+
+    def get_console_screenshot(self):
+        instance_id = self._get_param("InstanceId")
+        instance = self.ec2_backend.get_instance(instance_id)
+        return ActionResult({"InstanceId": instance.id, "ImageData": _CONSOLE_SCREENSHOT_JPEG})
+
+    General.get_console_screenshot = get_console_screenshot
+
 PATCHES = [
     patch_enable_execution,
     patch_state_machine_deepcopy,
@@ -1087,6 +1116,7 @@ PATCHES = [
     patch_sfn_optimised_response,
     patch_map_iteration_states_errors,
     patch_sync_wait,
+    patch_console_screenshot,
 ]
 
 

@@ -43,9 +43,10 @@ func (e *Emulator) Children(ctx context.Context, executionARN string) ([]string,
 // event of the same execution. The one exception links the executions: a
 // child's ExecutionStarted event, which has no previous event in its own
 // history, gets as PreviousEventId the parent's event that first names the
-// child (the TaskSubmitted of the task that started it), so a chain of
-// PreviousEventIds runs from the root's start to any event of the tree. The
-// root's ExecutionStarted keeps 0. Each execution's part of the tree begins
+// child (the TaskSubmitted of the task that started it), and the child's
+// other events without a previous one (its first state's entry) get the
+// child's ExecutionStarted, so a chain of PreviousEventIds runs from the
+// root's start to any event of the tree. The root's events keep 0. Each execution's part of the tree begins
 // with its ExecutionStarted event. An execution reached twice is listed
 // once.
 func (e *Emulator) HistoryTree(ctx context.Context, executionARN string) ([]sfntypes.HistoryEvent, error) {
@@ -62,13 +63,18 @@ func (e *Emulator) HistoryTree(ctx context.Context, executionARN string) ([]sfnt
 			return err
 		}
 		offset := int64(len(tree))
+		var started int64 // the tree Id of this execution's ExecutionStarted
 		for _, ev := range events {
 			ev.Id += offset
 			switch {
 			case ev.PreviousEventId != 0:
 				ev.PreviousEventId += offset
 			case ev.Type == sfntypes.HistoryEventTypeExecutionStarted:
-				ev.PreviousEventId = startedBy
+				ev.PreviousEventId, started = startedBy, ev.Id
+			case startedBy != 0:
+				// The first state's entry (PreviousEventId 0 in its
+				// own history) follows the child's start.
+				ev.PreviousEventId = started
 			}
 			tree = append(tree, ev)
 		}

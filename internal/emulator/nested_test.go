@@ -546,8 +546,12 @@ func TestChildrenAndHistoryTree(t *testing.T) {
 			t.Fatalf("event %d: type %s id %d, want %s id %d (= %d + %d)", i, ev.Type, ev.Id, orig.Type, i+1, orig.Id, offset)
 		}
 		switch {
-		case orig.PreviousEventId == 0 && (part == 0 || i != starts[part]) && ev.PreviousEventId != 0:
+		case orig.PreviousEventId == 0 && part == 0 && ev.PreviousEventId != 0:
 			t.Errorf("event %d: PreviousEventId %d, want 0 kept", i, ev.PreviousEventId)
+		case orig.PreviousEventId == 0 && part > 0 && i != starts[part]:
+			if want := int64(starts[part] + 1); ev.PreviousEventId != want {
+				t.Errorf("event %d: PreviousEventId %d, want %d, the start of %s", i, ev.PreviousEventId, want, order[part])
+			}
 		case orig.PreviousEventId == 0 && part > 0 && i == starts[part]:
 			// A child's start links to the parent event that names it.
 			if ev.PreviousEventId <= 0 || ev.PreviousEventId >= ev.Id {
