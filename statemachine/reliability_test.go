@@ -5,8 +5,8 @@
 // the measured figures.
 //
 // Fault matrix (TestFaultMatrix). The APIs are read from the synthesized
-// definition (every aws-sdk task, in Parallel branches and Map item
-// processors too), with the step each one's failure is reported under. Each
+// definitions of both state machines (every aws-sdk task, in Parallel
+// branches and Map item processors too), with the step each one's failure is reported under. Each
 // API is failed three ways through the emulator's fault layer: throttled
 // twice, one HTTP 500, and denied for good. The first two must end SUCCEEDED
 // with every post-condition of a clean run (assertContained). The third must
@@ -15,7 +15,10 @@
 // bare one, in its own VPC) must be contained unless it calls the same API;
 // and two invariants must hold for every instance: no unencrypted snapshot
 // deleted without a completed, encrypted copy, and no instance changed
-// without its pre-incident record stored. The test suite runs a
+// without its pre-incident record stored. A best-effort API (the console
+// screenshot: its task's Comment starts with statemachine.BestEffortComment)
+// denied for good must instead end SUCCEEDED with every instance contained
+// and the failure recorded in the screenshot object. The test suite runs a
 // deterministic subset (see matrixSelection); ESSENTIAL_IR_FULL_MATRIX=1
 // runs every API with every fault, one execution each.
 //

@@ -167,6 +167,13 @@ func MinimumFor(m *Measurement) Minimum {
 		add("Pre-incident record", "DescribeInstanceAttribute userData and GetConsoleOutput to read, one PutObject per object written (as measured); conditional writes need no read first",
 			calls)
 	}
+	if did("ec2:GetConsoleScreenshot") {
+		add("Console screenshot", "GetConsoleScreenshot (its PutObject is counted with the record's)", map[string]float64{"ec2:GetConsoleScreenshot": 1})
+	}
+	if did("states:StartExecution") {
+		add("Own execution per instance", "StartExecution, and one DescribeExecution for its outcome (a .sync integration learns of the end through EventBridge)",
+			map[string]float64{"states:StartExecution": 1, "states:DescribeExecution": 1})
+	}
 	snap := map[string]float64{"ec2:CreateSnapshots": 1, "ec2:DescribeSnapshots": 1}
 	how = "CreateSnapshots for every volume (tagged at creation), one DescribeSnapshots of them all to verify complete and tagged"
 	if u > 0 {

@@ -66,6 +66,19 @@ func NewReport(designs []Design, ms []Measurement) *Report {
 	return r
 }
 
+// Recompute derives again, from the saved measurements, everything the
+// report computes from them (each minimum, the targets, the scale
+// estimate), with the current model.
+func (r *Report) Recompute() {
+	ms := make([]Measurement, len(r.Results))
+	for i := range r.Results {
+		ms[i] = r.Results[i].Measurement
+		r.Results[i].Minimum = MinimumFor(&ms[i])
+	}
+	r.Targets = targets(r)
+	r.Scale = Estimate(ms, FleetTarget)
+}
+
 // find returns the result of design at n instances with the given groups.
 func (r *Report) find(design string, n int, groups string) *Result {
 	for i := range r.Results {
