@@ -167,9 +167,15 @@ type executionReport struct {
 	Error  string `json:"error,omitempty"`
 	Cause  string `json:"cause,omitempty"`
 	// Output is the execution output (JSON), null unless it succeeded.
-	Output          json.RawMessage `json:"output"`
-	HistoryEvents   int             `json:"historyEvents"`
-	DurationSeconds float64         `json:"durationSeconds"`
+	Output json.RawMessage `json:"output"`
+	// Instances are the outcomes of the instances' own executions: the
+	// output of each that succeeded, the error and cause of each that
+	// failed.
+	Instances []json.RawMessage `json:"instances"`
+	// HistoryEvents counts the events of the execution and of every
+	// instance execution it started.
+	HistoryEvents   int     `json:"historyEvents"`
+	DurationSeconds float64 `json:"durationSeconds"`
 }
 
 // run performs the demo and returns the execution's status.
@@ -260,21 +266,54 @@ func (d *demo) run(ctx context.Context) (string, error) {
 		return "", err
 	}
 
-	history, err := emu.History(ctx, ex.ARN)
+	history, err := emu.HistoryTree(ctx, ex.ARN)
+	if err != nil {
+		return "", err
+	}
+	outcomes, err := instanceOutcomes(ctx, emu, ex.ARN)
 	if err != nil {
 		return "", err
 	}
 
 	if d.opts.json {
-		return ex.Status, d.printJSON(ids, before, after, ex, len(history))
+		return ex.Status, d.printJSON(ids, before, after, ex, outcomes, len(history))
 	}
 	fmt.Fprintln(d.out)
 	for i := range ids {
 		fmt.Fprint(d.out, inspect.RenderWith(before[i], after[i], inspect.RenderOptions{Color: d.opts.color}))
 		fmt.Fprintln(d.out)
 	}
-	d.printExecution(ex, len(history))
+	d.printExecution(ex, outcomes, len(history))
 	return ex.Status, nil
+}
+
+// instanceOutcomes reads the outcome of each instance execution the
+// execution started: its output if it succeeded, else
+// {"InstanceId", "Outcome": "FAILED", "Error", "Cause"}.
+func instanceOutcomes(ctx context.Context, emu *emulator.Emulator, arn string) ([]string, error) {
+	children, err := emu.Children(ctx, arn)
+	if err != nil {
+		return nil, fmt.Errorf("list the instance executions: %w", err)
+	}
+	var out []string
+	for _, c := range children {
+		child, err := emu.Describe(ctx, c)
+		if err != nil {
+			return nil, fmt.Errorf("describe instance execution %s: %w", c, err)
+		}
+		if child.Status == "SUCCEEDED" {
+			out = append(out, child.Output)
+			continue
+		}
+		var in struct{ InstanceId string }
+		_ = json.Unmarshal([]byte(child.Input), &in) // best effort: the heading only
+		failed, err := json.Marshal(map[string]string{"InstanceId": in.InstanceId, "Outcome": child.Status, "Error": child.Error, "Cause": child.Cause})
+		if err != nil {
+			return nil, fmt.Errorf("encode the outcome of %s: %w", c, err)
+		}
+		out = append(out, string(failed))
+	}
+	return out, nil
 }
 
 // createStateMachine synthesizes the stack and creates its state machine in
@@ -348,20 +387,21 @@ func (d *demo) buildScene(ctx context.Context, emu *emulator.Emulator) ([]*scene
 	return instances, err
 }
 
-// printExecution prints the execution's outcome: status, the per-instance
-// summaries (or the error), ARN, history size and timings.
-func (d *demo) printExecution(ex *emulator.Execution, events int) {
+// printExecution prints the execution's outcome: status, its output (or
+// error), each instance execution's outcome, ARN, history size and timings.
+func (d *demo) printExecution(ex *emulator.Execution, outcomes []string, events int) {
 	w := d.out
 	fmt.Fprintf(w, "Execution status: %s\n", ex.Status)
 	if ex.Status == "SUCCEEDED" {
-		for _, s := range instanceSummaries(ex.Output) {
-			fmt.Fprintln(w, s)
-		}
+		fmt.Fprintln(w, compactJSON(ex.Output))
 	} else {
 		fmt.Fprintf(w, "Error: %s\nCause: %s\n", ex.Error, ex.Cause)
 	}
+	for _, s := range instanceSummaries(outcomes) {
+		fmt.Fprintln(w, s)
+	}
 	fmt.Fprintf(w, "Execution ARN:  %s\n", ex.ARN)
-	fmt.Fprintf(w, "History events: %d\n", events)
+	fmt.Fprintf(w, "History events: %d (the execution and its instance executions)\n", events)
 	var parts []string
 	for _, p := range d.phases {
 		parts = append(parts, fmt.Sprintf("%s %s", p.name, round(p.took)))
@@ -372,21 +412,14 @@ func (d *demo) printExecution(ex *emulator.Execution, events int) {
 // summaryWidth is the width compactJSON keeps lines within where it can.
 const summaryWidth = 100
 
-// instanceSummaries returns the execution output's per-instance summaries as
-// compact pretty JSON, one string each; the whole output if it has no
-// Instances.
-func instanceSummaries(output string) []string {
-	var out struct {
-		Instances []json.RawMessage `json:"Instances"`
-	}
-	if err := json.Unmarshal([]byte(output), &out); err != nil || len(out.Instances) == 0 {
-		return []string{compactJSON(output)}
-	}
-	s := make([]string, len(out.Instances))
-	for i, raw := range out.Instances {
+// instanceSummaries returns the instance executions' outcomes as compact
+// pretty JSON under a heading, one string each.
+func instanceSummaries(outcomes []string) []string {
+	s := make([]string, len(outcomes))
+	for i, raw := range outcomes {
 		var head struct{ InstanceId, Outcome string }
-		_ = json.Unmarshal(raw, &head) // best effort: the heading only
-		s[i] = fmt.Sprintf("Instance %s: %s\n%s", head.InstanceId, head.Outcome, compactJSON(string(raw)))
+		_ = json.Unmarshal([]byte(raw), &head) // best effort: the heading only
+		s[i] = fmt.Sprintf("Instance %s (its own execution): %s\n%s", head.InstanceId, head.Outcome, compactJSON(raw))
 	}
 	return s
 }
@@ -484,7 +517,7 @@ func flatJSON(v interface{}) string {
 	}
 }
 
-func (d *demo) printJSON(ids []string, before, after []*inspect.InstanceState, ex *emulator.Execution, events int) error {
+func (d *demo) printJSON(ids []string, before, after []*inspect.InstanceState, ex *emulator.Execution, outcomes []string, events int) error {
 	r := report{
 		Execution: executionReport{
 			ARN:             ex.ARN,
@@ -498,6 +531,11 @@ func (d *demo) printJSON(ids []string, before, after []*inspect.InstanceState, e
 	}
 	if json.Valid([]byte(ex.Output)) {
 		r.Execution.Output = json.RawMessage(ex.Output)
+	}
+	for _, o := range outcomes {
+		if json.Valid([]byte(o)) {
+			r.Execution.Instances = append(r.Execution.Instances, json.RawMessage(o))
+		}
 	}
 	for i, id := range ids {
 		r.Instances = append(r.Instances, instanceReport{InstanceID: id, Before: before[i], After: after[i]})

@@ -25,12 +25,11 @@ func TestCompactJSON(t *testing.T) {
 }
 
 func TestInstanceSummaries(t *testing.T) {
-	out := `{"Instances":[{"InstanceId":"i-1","Outcome":"CONTAINED"},{"InstanceId":"i-2","Outcome":"FAILED","Error":"E"}]}`
-	s := instanceSummaries(out)
+	s := instanceSummaries([]string{`{"InstanceId":"i-1","Outcome":"CONTAINED"}`, `{"InstanceId":"i-2","Outcome":"FAILED","Error":"E"}`})
 	if len(s) != 2 {
 		t.Fatalf("got %d summaries, want 2", len(s))
 	}
-	if !strings.HasPrefix(s[0], "Instance i-1: CONTAINED\n{") || !strings.HasPrefix(s[1], "Instance i-2: FAILED\n{") {
+	if !strings.HasPrefix(s[0], "Instance i-1 (its own execution): CONTAINED\n{") || !strings.HasPrefix(s[1], "Instance i-2 (its own execution): FAILED\n{") {
 		t.Errorf("summaries = %q", s)
 	}
 }
