@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -130,10 +131,19 @@ func aslStates(t *testing.T) (string, map[string]interface{}) {
 	return fleet, all
 }
 
-// aslWalk calls fn for every state of an ASL States object, including the
-// states of Parallel branches and Map item processors (ItemProcessor or the
-// older Iterator), at any depth, in name order within each States object.
-func aslWalk(states map[string]interface{}, fn func(name string, state map[string]interface{})) {
+// aslPlace is where a state sits: the States object it belongs to (where
+// its Next and Catch targets are) and its state.
+type aslPlace struct {
+	scope map[string]interface{}
+	state map[string]interface{}
+}
+
+// walkScoped calls fn for every state of an ASL States object and of the
+// Parallel branches and Map item processors within it, at any depth, in name
+// order within each States object, with its place, the places of the
+// Parallel and Map states around it (innermost first), and perInstance as
+// given: true for the states of the instance state machine.
+func walkScoped(states map[string]interface{}, outer []aslPlace, perInstance bool, fn func(name string, at aslPlace, outer []aslPlace, perInstance bool)) {
 	names := make([]string, 0, len(states))
 	for n := range states {
 		names = append(names, n)
@@ -141,7 +151,8 @@ func aslWalk(states map[string]interface{}, fn func(name string, state map[strin
 	sort.Strings(names)
 	for _, name := range names {
 		state, _ := states[name].(map[string]interface{})
-		fn(name, state)
+		at := aslPlace{states, state}
+		fn(name, at, outer, perInstance)
 		var nested []interface{}
 		if branches, ok := state["Branches"].([]interface{}); ok {
 			nested = append(nested, branches...)
@@ -151,12 +162,20 @@ func aslWalk(states map[string]interface{}, fn func(name string, state map[strin
 				nested = append(nested, p)
 			}
 		}
+		enclosing := append([]aslPlace{at}, outer...)
 		for _, n := range nested {
 			m, _ := n.(map[string]interface{})
-			inner, _ := m["States"].(map[string]interface{})
-			aslWalk(inner, fn)
+			nestedStates, _ := m["States"].(map[string]interface{})
+			walkScoped(nestedStates, enclosing, perInstance, fn)
 		}
 	}
+}
+
+// aslWalk calls fn for every state of an ASL States object, including the
+// states of Parallel branches and Map item processors (ItemProcessor or the
+// older Iterator), at any depth, in name order within each States object.
+func aslWalk(states map[string]interface{}, fn func(name string, state map[string]interface{})) {
+	walkScoped(states, nil, false, func(name string, at aslPlace, _ []aslPlace, _ bool) { fn(name, at.state) })
 }
 
 // shapeAction returns the "service:action" of an aws-sdk task resource.
@@ -241,7 +260,7 @@ func shapeValue(ft reflect.Type, v interface{}, at string) []string {
 		if !ok {
 			return mismatch("a string")
 		}
-		if allowed := shapeEnum(ft); allowed != nil && !shapeContains(allowed, s) {
+		if allowed := shapeEnum(ft); allowed != nil && !slices.Contains(allowed, s) {
 			return []string{fmt.Sprintf("%s: %q is not a %s (one of %s)", at, s, ft.Name(), strings.Join(allowed, ", "))}
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
@@ -312,16 +331,6 @@ func shapeEnum(t reflect.Type) []string {
 		out[i] = values.Index(i).String()
 	}
 	return out
-}
-
-// shapeContains reports whether list holds s.
-func shapeContains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // shapeShow encodes v as compact JSON for messages.

@@ -94,6 +94,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -177,50 +178,6 @@ func faultService(t *testing.T, aslService string) string {
 	}
 	t.Fatalf("the definition calls service %q, which the fault matrix cannot name: add it to faultService", aslService)
 	return ""
-}
-
-// aslPlace is where a state sits: the States object it belongs to (where
-// its Next and Catch targets are) and its state.
-type aslPlace struct {
-	scope map[string]interface{}
-	state map[string]interface{}
-}
-
-// walkScoped calls fn for every state of an ASL States object and of the
-// Parallel branches and Map item processors within it, with its place, the
-// places of the Parallel and Map states around it (innermost first), and
-// whether it runs for one instance: inside the item processor of the Map
-// whose items are the instance IDs.
-func walkScoped(states map[string]interface{}, outer []aslPlace, perInstance bool, fn func(name string, at aslPlace, outer []aslPlace, perInstance bool)) {
-	names := make([]string, 0, len(states))
-	for n := range states {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		state, _ := states[name].(map[string]interface{})
-		at := aslPlace{states, state}
-		fn(name, at, outer, perInstance)
-		inner := perInstance
-		if sel, ok := state["ItemSelector"].(map[string]interface{}); ok && state["Type"] == "Map" && sel["InstanceId.$"] == "$$.Map.Item.Value" {
-			inner = true
-		}
-		var nested []interface{}
-		if branches, ok := state["Branches"].([]interface{}); ok {
-			nested = append(nested, branches...)
-		}
-		for _, k := range []string{"ItemProcessor", "Iterator"} {
-			if p, ok := state[k]; ok {
-				nested = append(nested, p)
-			}
-		}
-		enclosing := append([]aslPlace{at}, outer...)
-		for _, n := range nested {
-			m, _ := n.(map[string]interface{})
-			nestedStates, _ := m["States"].(map[string]interface{})
-			walkScoped(nestedStates, enclosing, inner, fn)
-		}
-	}
 }
 
 // catchTarget returns the state the last (catch-all) Catch of a state goes
@@ -349,7 +306,7 @@ func definitionAPIs(t *testing.T) []matrixAPI {
 			// instances, under one step.
 			for _, place := range outer {
 				if sel, ok := place.state["ItemSelector"].(map[string]interface{}); ok && sel["VpcId.$"] != nil &&
-					!containsString(p.Steps, statemachine.VPCPreparationStep) {
+					!slices.Contains(p.Steps, statemachine.VPCPreparationStep) {
 					p.Steps = append(p.Steps, statemachine.VPCPreparationStep)
 				}
 			}
@@ -362,7 +319,7 @@ func definitionAPIs(t *testing.T) []matrixAPI {
 		for _, place := range append([]aslPlace{at}, outer...) {
 			next, _ := catchTarget(place)
 			if step := reachableFailureStep(place.scope, next); step != "" {
-				if !containsString(p.Steps, step) {
+				if !slices.Contains(p.Steps, step) {
 					p.Steps = append(p.Steps, step)
 				}
 				return
@@ -384,16 +341,6 @@ func definitionAPIs(t *testing.T) []matrixAPI {
 		t.Fatalf("found %d APIs in the definition: the walk is broken", len(apis))
 	}
 	return apis
-}
-
-// containsString reports whether list holds s.
-func containsString(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ---------------------------------------------------------------------------
@@ -576,7 +523,7 @@ func matrixSelection(apis []matrixAPI, full bool) []matrixCase {
 				transient.Faults = append(transient.Faults, matrixFault{pick(s, k), kind})
 			case s == "ec2":
 				for _, api := range apis {
-					if containsString(subsetSnapshotAPIs, api.String()) {
+					if slices.Contains(subsetSnapshotAPIs, api.String()) {
 						permanent = append(permanent, api)
 					}
 				}
@@ -1103,7 +1050,7 @@ func assertEvidenceKept(t *testing.T, ex *emulator.Execution, events []sfntypes.
 	mine := map[string]historySnapshot{}
 	volumes := map[string]bool{}
 	for _, s := range created {
-		if containsString(inst.VolumeIDs, s.VolumeId) {
+		if slices.Contains(inst.VolumeIDs, s.VolumeId) {
 			mine[s.SnapshotId] = s
 			volumes[s.VolumeId] = true
 		}
@@ -1715,7 +1662,7 @@ func TestTwoExecutionsAtOnceOnOneInstance(t *testing.T) {
 	preserved := map[string]bool{}
 	for _, snap := range volumeSnapshots(t, web.VolumeIDs) {
 		tags := tagMap(snap.Tags)
-		if !containsString(incidents, tags[statemachine.IncidentIDTagKey]) {
+		if !slices.Contains(incidents, tags[statemachine.IncidentIDTagKey]) {
 			continue
 		}
 		if !aws.ToBool(snap.Encrypted) {
@@ -1739,7 +1686,7 @@ func TestTwoExecutionsAtOnceOnOneInstance(t *testing.T) {
 func assertAccountContained(t *testing.T, inst *scene.Instance, desiredBefore int32, incidents []string) {
 	t.Helper()
 	c := readContainment(t, inst)
-	if c.Tags["SecurityIncidentStatus"] != "Investigation" || !containsString(incidents, c.Tags[statemachine.IncidentIDTagKey]) {
+	if c.Tags["SecurityIncidentStatus"] != "Investigation" || !slices.Contains(incidents, c.Tags[statemachine.IncidentIDTagKey]) {
 		t.Errorf("%s: tags %v, want SecurityIncidentStatus=Investigation and an incident ID of %v", inst.ID, c.Tags, incidents)
 	}
 	if c.AutoScalingGroup != "" || (inst.AutoScalingGroupName != "" && c.DesiredCapacity != desiredBefore) {
