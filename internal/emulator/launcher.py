@@ -981,20 +981,40 @@ def patch_map_iteration_states_errors():
         mod.CustomErrorName = error_name_of
 
 
-# Executions that have ended so far, and the condition .sync waits on. Its lock
-# also makes the end of an execution atomic for DescribeExecution.
+# Executions that have ended so far (a count, and their ARNs), and the
+# condition .sync waits on. Its lock also makes the end of an execution atomic
+# for DescribeExecution.
 _EXECUTION_ENDED = threading.Condition(threading.RLock())
 _EXECUTIONS_ENDED = [0]
+_ENDED_EXECUTION_ARNS = set()
+
+
+def _waited_execution_arn(sync_resolver):
+    """The ARN of the child execution a moto .sync resolver reads
+    (state_task_service_sfn's _build_sync(2)_resolver closes over
+    execution_arn), or None for other .sync integrations."""
+    code = getattr(sync_resolver, "__code__", None)
+    cells = getattr(sync_resolver, "__closure__", None)
+    if code is None or cells is None:
+        return None
+    for name, cell in zip(code.co_freevars, cells):
+        if name == "execution_arn":
+            return cell.cell_contents
+    return None
 
 
 def patch_sync_wait():
     """Emulator latency, not an AWS behaviour: a .sync/.sync:2 task notices
     that its child execution has ended as soon as it ends. moto 5.2.1 polls
     DescribeExecution every 0.5 s (_DELAY_SECONDS_SYNC_CONDITION_CHECK), which
-    adds up to 0.5 s per child. Here the wait wakes up whenever any execution
-    ends, then asks DescribeExecution once (the call is still made on the
-    engine port, counted and faultable, as on AWS, whose .sync also calls
-    DescribeExecution); 0.5 s stays the fallback for other .sync integrations.
+    adds up to 0.5 s per child, and a read per poll. On AWS a .sync task learns
+    of its child's end from the child's EventBridge status-change event
+    (which is why its role needs events:PutRule and events:PutTargets), so
+    its reads do not grow with the child's run time. Here the wait for a
+    child execution wakes up when that child ends, then asks DescribeExecution
+    once (the call is still made on the engine port, counted and faultable, as
+    on AWS, whose .sync also calls DescribeExecution for the output); other
+    .sync integrations wake whenever any execution ends, 0.5 s the fallback.
 
     The end of an execution (status, stop date, output, error) is also made
     atomic for DescribeExecution: moto sets status SUCCEEDED before the
@@ -1018,6 +1038,7 @@ def patch_sync_wait():
         with _EXECUTION_ENDED:
             reflect(self)
             _EXECUTIONS_ENDED[0] += 1
+            _ENDED_EXECUTION_ARNS.add(self.execution.exec_arn)
             _EXECUTION_ENDED.notify_all()
 
     def describe_execution(self):
@@ -1048,7 +1069,16 @@ def patch_sync_wait():
             thread.start()
 
         sync_result = None
+        child = _waited_execution_arn(sync_resolver)
         while env.is_running():
+            if child is not None and not callback_output:
+                # Wait for this child's end; read it only then.
+                with _EXECUTION_ENDED:
+                    ended = child in _ENDED_EXECUTION_ARNS
+                    if not ended:
+                        _EXECUTION_ENDED.wait(fallback)
+                if not ended:
+                    continue
             with _EXECUTION_ENDED:
                 seen = _EXECUTIONS_ENDED[0]
             sync_result = sync_resolver()
