@@ -105,8 +105,18 @@ type vpcGroup struct {
 	what       string // words for the failure cause
 	name, desc string
 	purpose    string
-	selector   map[string]interface{}
+	// selector keeps, from DescribeSecurityGroups, what the workflow checks
+	// of the group; fresh is the same for a group just created, from
+	// CreateSecurityGroup's result, so the rules can be set without a read
+	// in between (the read after them verifies).
+	selector, fresh map[string]interface{}
 }
+
+// defaultEgress is the one rule EC2 gives a new VPC security group: all
+// traffic out to 0.0.0.0/0 (EC2 User Guide, "Default security groups and
+// custom security groups": a new group "has an outbound rule that allows all
+// outbound traffic").
+var defaultEgress = map[string]interface{}{"IpProtocol": "-1", "IpRanges": []interface{}{map[string]interface{}{"CidrIp": "0.0.0.0/0"}}}
 
 // vpcGroupStates are the states shared by the preparation of every
 // per-VPC group: find it, create it, report it ready, and fail.
@@ -117,8 +127,9 @@ type vpcGroupStates struct {
 }
 
 // prepareVPCGroup builds the shared states of a per-VPC group.
-// Input {"VpcId"}; the group's read goes to $.Group; ready outputs
-// {"VpcId", "GroupId"}.
+// Input {"VpcId"}; the group's read goes to $.Group, and so does what a
+// successful create knows of the new group (g.fresh): the caller sends both
+// to the same check of the group's rules. Ready outputs {"VpcId", "GroupId"}.
 func (b *builder) prepareVPCGroup(g vpcGroup) vpcGroupStates {
 	var st vpcGroupStates
 	st.failed = sfn.NewFail(b.scope, jsii.String(g.label+" Preparation Failed"), &sfn.FailProps{
@@ -152,24 +163,31 @@ func (b *builder) prepareVPCGroup(g vpcGroup) vpcGroupStates {
 			"VpcId.$":           "$.VpcId",
 			"TagSpecifications": groupTags(g.name, g.purpose),
 		},
-		alreadyDone: groupExists,
-		verify:      st.find,
-		onFailure:   st.failed,
+		resultSelector: g.fresh,
+		resultPath:     "$.Group",
+		alreadyDone:    groupExists,
+		verify:         st.find,
+		onFailure:      st.failed,
 	})
-	st.create.Next(st.find)
 	return st
 }
 
 // prepareIsolationGroup runs once per VPC before any instance is contained,
 // so iterations in one VPC never race to create the group. It finds the
 // VPC's isolation group or creates it, and removes every rule from it,
-// including the allow-all egress rule every new group starts with. It ends
-// only when a read shows the group with zero rules. Input: {"VpcId": ...}.
+// including the allow-all egress rule every new group starts with (removed
+// right after the create). It ends only when a read shows the group with zero
+// rules. Input: {"VpcId": ...}.
 func (b *builder) prepareIsolationGroup() sfn.IChainable {
 	st := b.prepareVPCGroup(vpcGroup{
 		label: "Isolation Group", what: "isolation security group",
 		name: IsolationGroupName, desc: IsolationGroupDescription, purpose: IsolationPurpose,
 		selector: isolationGroupSelector,
+		fresh: map[string]interface{}{
+			"GroupIds.$": "States.Array($.GroupId)",
+			"Ingress":    []interface{}{},
+			"Egress":     []interface{}{defaultEgress},
+		},
 	})
 	find, create, ready, failed := st.find, st.create, st.ready, st.failed
 	// EC2 authorizes tags given at creation as ec2:CreateTags on the new
@@ -201,6 +219,7 @@ func (b *builder) prepareIsolationGroup() sfn.IChainable {
 		state.When(sfn.Condition_IsPresent(jsii.String("$.Group."+direction+"[0]")), revoke, nil)
 	}
 	state.Otherwise(ready)
+	create.Next(state)
 	return find.Next(state)
 }
 
@@ -218,6 +237,10 @@ type allTraffic struct {
 	family    string // "IPv4" or "IPv6"
 }
 
+// key is the field of the group's read that lists the rule's CIDR if the
+// group has it, e.g. "IngressIPv4".
+func (r allTraffic) key() string { return r.direction + r.family }
+
 // selector is the JSONPath that lists the rule's CIDR if the group has it.
 func (r allTraffic) selector() string {
 	perms := "IpPermissions"
@@ -230,12 +253,19 @@ func (r allTraffic) selector() string {
 	return "$.SecurityGroups[*]." + perms + "[?(@.IpProtocol == '-1')].IpRanges[?(@.CidrIp == '0.0.0.0/0')].CidrIp"
 }
 
-// permission is the rule as an IpPermissions entry.
-func (r allTraffic) permission() map[string]interface{} {
-	if r.family == "IPv6" {
-		return map[string]interface{}{"IpProtocol": "-1", "Ipv6Ranges": []interface{}{map[string]interface{}{"CidrIpv6": "::/0"}}}
+// allTrafficPermission is the IpPermissions entry of all traffic to or from
+// the given families' whole address ranges: one entry may carry both an IPv4
+// and an IPv6 range, so one call adds both rules of a direction.
+func allTrafficPermission(families ...string) map[string]interface{} {
+	perm := map[string]interface{}{"IpProtocol": "-1"}
+	for _, f := range families {
+		if f == "IPv6" {
+			perm["Ipv6Ranges"] = []interface{}{map[string]interface{}{"CidrIpv6": "::/0"}}
+		} else {
+			perm["IpRanges"] = []interface{}{map[string]interface{}{"CidrIp": "0.0.0.0/0"}}
+		}
 	}
-	return map[string]interface{}{"IpProtocol": "-1", "IpRanges": []interface{}{map[string]interface{}{"CidrIp": "0.0.0.0/0"}}}
+	return perm
 }
 
 // allTrafficRules are the four rules under which EC2 stops tracking TCP and
@@ -245,42 +275,67 @@ func (r allTraffic) permission() map[string]interface{} {
 var allTrafficRules = []allTraffic{{"Ingress", "IPv4"}, {"Ingress", "IPv6"}, {"Egress", "IPv4"}, {"Egress", "IPv6"}}
 
 // prepareUntrackGroup finds the VPC's all-traffic group or creates it, and
-// adds whichever of the four all-traffic rules it lacks. It ends only when a
-// read shows all four. Input {"VpcId"}; output {"VpcId", "GroupId"}.
+// adds whichever of the four all-traffic rules it lacks: the rules of a
+// direction in one call, ingress then egress, then one read. A group just
+// created goes straight to the additions (it has only the default IPv4
+// egress rule), so creating it costs 4 calls in sequence: create, ingress,
+// egress, read. It ends only when a read shows all four. Input {"VpcId"};
+// output {"VpcId", "GroupId"}.
 func (b *builder) prepareUntrackGroup() sfn.IChainable {
 	selector := map[string]interface{}{"GroupIds.$": "$.SecurityGroups[*].GroupId"}
 	for _, r := range allTrafficRules {
-		selector[r.direction+r.family+".$"] = r.selector()
+		selector[r.key()+".$"] = r.selector()
 	}
 	st := b.prepareVPCGroup(vpcGroup{
 		label: "All-Traffic Group", what: "all-traffic security group",
 		name: UntrackGroupName, desc: UntrackGroupDescription, purpose: UntrackPurpose,
 		selector: selector,
+		fresh: map[string]interface{}{
+			"GroupIds.$": "States.Array($.GroupId)",
+			"EgressIPv4": []interface{}{"0.0.0.0/0"},
+		},
 	})
 	find, create, ready, failed := st.find, st.create, st.ready, st.failed
-	state := b.choice("Does The All-Traffic Group Allow Everything?").
-		When(sfn.Condition_IsNotPresent(jsii.String("$.Group.GroupIds[0]")), create, nil)
-	for _, r := range allTrafficRules {
-		add := b.call(sdkCall{
-			name:       "Allow All " + r.family + " " + r.direction,
-			service:    "ec2",
-			action:     "authorizeSecurityGroup" + r.direction,
-			iamAction:  "ec2:AuthorizeSecurityGroup" + r.direction,
-			resources:  []string{arn("ec2", "security-group/*")},
-			conditions: purposeCondition(UntrackPurpose),
-			params: map[string]interface{}{
-				"GroupId.$":     "$.Group.GroupIds[0]",
-				"IpPermissions": []interface{}{r.permission()},
-			},
-			alreadyDone: ruleExists,
-			verify:      find,
-			onFailure:   failed,
-		})
-		add.Next(find)
-		missing := jsii.String("$.Group." + r.direction + r.family + "[0]")
-		state.When(sfn.Condition_IsNotPresent(missing), add, nil)
+	missing := func(r allTraffic) sfn.Condition {
+		return sfn.Condition_IsNotPresent(jsii.String("$.Group." + r.key() + "[0]"))
 	}
-	state.Otherwise(ready)
+	// addDirection adds what the direction lacks, in one call, then goes on.
+	addDirection := func(direction string, then sfn.IChainable) sfn.IChainable {
+		v4, v6 := allTraffic{direction, "IPv4"}, allTraffic{direction, "IPv6"}
+		add := func(name string, families ...string) sfn.TaskStateBase {
+			task := b.call(sdkCall{
+				name:       name,
+				service:    "ec2",
+				action:     "authorizeSecurityGroup" + direction,
+				iamAction:  "ec2:AuthorizeSecurityGroup" + direction,
+				resources:  []string{arn("ec2", "security-group/*")},
+				conditions: purposeCondition(UntrackPurpose),
+				params: map[string]interface{}{
+					"GroupId.$":     "$.Group.GroupIds[0]",
+					"IpPermissions": []interface{}{allTrafficPermission(families...)},
+				},
+				alreadyDone: ruleExists,
+				verify:      find,
+				onFailure:   failed,
+			})
+			task.Next(then)
+			return task
+		}
+		return b.choice("Does The All-Traffic Group Allow All "+direction+"?").
+			When(sfn.Condition_And(missing(v4), missing(v6)), add("Allow All "+direction, "IPv4", "IPv6"), nil).
+			When(missing(v4), add("Allow All IPv4 "+direction, "IPv4"), nil).
+			When(missing(v6), add("Allow All IPv6 "+direction, "IPv6"), nil).
+			Otherwise(then)
+	}
+	complete := make([]sfn.Condition, 0, len(allTrafficRules))
+	for _, r := range allTrafficRules {
+		complete = append(complete, sfn.Condition_IsPresent(jsii.String("$.Group."+r.key()+"[0]")))
+	}
+	state := b.choice("Does The All-Traffic Group Allow Everything?").
+		When(sfn.Condition_IsNotPresent(jsii.String("$.Group.GroupIds[0]")), create, nil).
+		When(sfn.Condition_And(complete...), ready, nil).
+		Otherwise(addDirection("Ingress", addDirection("Egress", find)))
+	create.Next(state)
 	return find.Next(state)
 }
 

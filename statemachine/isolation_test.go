@@ -3,6 +3,7 @@ package statemachine_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"sort"
 	"strings"
@@ -211,4 +212,74 @@ func untrackGroup(t *testing.T, vpc string) string {
 		t.Errorf("all-traffic group %s: all traffic in v4 %v v6 %v, out v4 %v v6 %v; want all true", aws.ToString(sg.GroupId), in4, in6, out4, out6)
 	}
 	return aws.ToString(sg.GroupId)
+}
+
+// A VPC whose containment groups exist but are wrong, as a hand edit or an
+// interrupted run would leave them: the isolation group has an inbound SSH
+// rule and the default outbound rule; the all-traffic group allows only IPv4
+// in and only IPv6 out. The workflow keeps both groups (no second one),
+// empties the isolation group, adds exactly the two missing all-traffic
+// rules, and contains the instance through them.
+func TestCompletesExistingContainmentGroups(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	inst := build(t, scene.BareInstance())
+	isolation, err := createIsolationGroup(ctx, inst.VPCID, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := scenes.EC2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
+		GroupName:   aws.String(statemachine.UntrackGroupName),
+		Description: aws.String(statemachine.UntrackGroupDescription),
+		VpcId:       aws.String(inst.VPCID),
+		TagSpecifications: []ec2types.TagSpecification{{
+			ResourceType: ec2types.ResourceTypeSecurityGroup,
+			Tags:         []ec2types.Tag{{Key: aws.String(statemachine.PurposeTagKey), Value: aws.String(statemachine.UntrackPurpose)}},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	untrack := aws.ToString(created.GroupId)
+	v4 := []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}
+	v6 := []ec2types.Ipv6Range{{CidrIpv6: aws.String("::/0")}}
+	steps := []error{}
+	_, err = scenes.EC2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
+		GroupId: aws.String(untrack), IpPermissions: []ec2types.IpPermission{{IpProtocol: aws.String("-1"), IpRanges: v4}},
+	})
+	steps = append(steps, err)
+	_, err = scenes.EC2.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{
+		GroupId: aws.String(untrack), IpPermissions: []ec2types.IpPermission{{IpProtocol: aws.String("-1"), IpRanges: v4}},
+	})
+	steps = append(steps, err)
+	_, err = scenes.EC2.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{
+		GroupId: aws.String(untrack), IpPermissions: []ec2types.IpPermission{{IpProtocol: aws.String("-1"), Ipv6Ranges: v6}},
+	})
+	steps = append(steps, err)
+	if err := errors.Join(steps...); err != nil {
+		t.Fatalf("set up the all-traffic group %s: %v", untrack, err)
+	}
+
+	ex := run(t, input(emu.Region(), inst.ID))
+	out := mustSucceed(t, ex)
+	assertContained(t, inst, out, ex, 0)
+	if got := isolationGroups(t, inst.VPCID); len(got) != 1 || aws.ToString(got[0].GroupId) != isolation {
+		t.Errorf("isolation groups of %s: %d, want only the existing %s", inst.VPCID, len(got), isolation)
+	}
+	if got := untrackGroup(t, inst.VPCID); got != untrack {
+		t.Errorf("all-traffic group of %s is %s, want the existing %s", inst.VPCID, got, untrack)
+	}
+	events, err := emu.History(ctx, ex.ARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var added []string
+	for _, e := range events {
+		if d := e.TaskScheduledEventDetails; d != nil && strings.HasPrefix(aws.ToString(d.Resource), "authorizeSecurityGroup") {
+			added = append(added, aws.ToString(d.Resource)+" "+aws.ToString(d.Parameters))
+		}
+	}
+	if len(added) != 2 || !strings.Contains(added[0]+added[1], "::/0") || !strings.Contains(added[0]+added[1], "0.0.0.0/0") {
+		t.Errorf("rule additions %v: want one IPv6 ingress and one IPv4 egress", added)
+	}
 }
