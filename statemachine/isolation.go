@@ -339,20 +339,22 @@ func (b *builder) prepareUntrackGroup() sfn.IChainable {
 	return find.Next(state)
 }
 
-// isolateNetwork moves every ENI of the instance to the isolation group of
-// its VPC in two verified phases. First the ENI gets the all-traffic group
-// alone: EC2 stops tracking TCP and UDP flows that all-traffic rules allow
-// both ways, so connections already established lose the tracking that
-// would have let them outlive a rule change. A read confirms it. Then the
-// ENI gets the isolation group alone, which has no rules, and untracked
-// flows stop at once. Finally every ENI attached to the instance must carry
-// exactly the isolation group. Each ENI's previous groups are kept.
-func (b *builder) isolateNetwork() sfn.IChainable {
-	failed := b.stepFailed("Isolate Network")
+// containmentGroupsPath is where the instance's state keeps the read of its
+// VPC's containment groups (findContainmentGroups, a branch of Secure
+// Instance).
+const containmentGroupsPath = "$.Secured.ContainmentGroups"
+
+// findContainmentGroups reads the instance's VPC's isolation and all-traffic
+// groups, prepared before the instance's execution started. It runs beside
+// the safety steps, so isolation can start as soon as they are done.
+// Output, at $.ContainmentGroups: the isolation group's ID and rules and
+// the all-traffic group's ID.
+func (b *builder) findContainmentGroups() sfn.IChainable {
+	failed := b.stepFailed("Find VPC Containment Groups")
 	groupOf := func(name, field string) string {
 		return "$.SecurityGroups[?(@.GroupName == '" + name + "')]." + field
 	}
-	find := b.call(sdkCall{
+	return b.call(sdkCall{
 		name:      "Find VPC Containment Groups",
 		service:   "ec2",
 		action:    "describeSecurityGroups",
@@ -368,9 +370,22 @@ func (b *builder) isolateNetwork() sfn.IChainable {
 			"Egress.$":          groupOf(IsolationGroupName, "IpPermissionsEgress[*]"),
 			"UntrackGroupIds.$": groupOf(UntrackGroupName, "GroupId"),
 		},
-		resultPath: "$.IsolationGroup",
+		resultPath: "$.ContainmentGroups",
 		onFailure:  failed,
 	})
+}
+
+// isolateNetwork moves every ENI of the instance to the isolation group of
+// its VPC in two verified phases. First the ENI gets the all-traffic group
+// alone: EC2 stops tracking TCP and UDP flows that all-traffic rules allow
+// both ways, so connections already established lose the tracking that
+// would have let them outlive a rule change. A read confirms it. Then the
+// ENI gets the isolation group alone, which has no rules, and untracked
+// flows stop at once. Finally every ENI attached to the instance must carry
+// exactly the isolation group. Each ENI's previous groups are kept.
+func (b *builder) isolateNetwork() sfn.IChainable {
+	failed := b.stepFailed("Isolate Network")
+	const groups = containmentGroupsPath
 	swap := sfn.NewMap(b.scope, jsii.String("Move Every ENI To The Isolation Group"), &sfn.MapProps{
 		ItemsPath: jsii.String("$.Instance.NetworkInterfaces"),
 		ItemSelector: &map[string]interface{}{
@@ -378,8 +393,8 @@ func (b *builder) isolateNetwork() sfn.IChainable {
 			"NetworkInterfaceId.$": "$$.Map.Item.Value.NetworkInterfaceId",
 			"PreviousGroups.$":     "$$.Map.Item.Value.Groups[*].GroupId",
 			"PreviousGroupCount.$": "States.ArrayLength($$.Map.Item.Value.Groups)",
-			"UntrackGroupId.$":     "$.IsolationGroup.UntrackGroupIds[0]",
-			"IsolationGroupId.$":   "$.IsolationGroup.GroupIds[0]",
+			"UntrackGroupId.$":     groups + ".UntrackGroupIds[0]",
+			"IsolationGroupId.$":   groups + ".GroupIds[0]",
 		},
 		ResultPath: jsii.String("$.Interfaces"),
 	})
@@ -463,22 +478,22 @@ func (b *builder) isolateNetwork() sfn.IChainable {
 	isolated := sfn.Condition_And(
 		sfn.Condition_NumberEqualsJsonPath(jsii.String("$.NetworkCheck.GroupAttachments"), jsii.String("$.NetworkCheck.Interfaces")),
 		sfn.Condition_NumberEquals(jsii.String("$.NetworkCheck.DistinctGroupCount"), jsii.Number(1)),
-		sfn.Condition_StringEqualsJsonPath(jsii.String("$.NetworkCheck.DistinctGroups[0]"), jsii.String("$.IsolationGroup.GroupIds[0]")),
+		sfn.Condition_StringEqualsJsonPath(jsii.String("$.NetworkCheck.DistinctGroups[0]"), jsii.String(groups+".GroupIds[0]")),
 	)
 	check := b.choice("Is Every ENI Isolated?").
 		When(isolated, b.succeed("Network Isolated"), nil).
 		Otherwise(b.notVerified("Network Isolation Not Verified", "Containment.IsolationNotVerified",
 			"after the swap the ENIs carry security groups {}, expected only the isolation group {}",
-			"States.JsonToString($.NetworkCheck.DistinctGroups)", "$.IsolationGroup.GroupIds[0]"))
+			"States.JsonToString($.NetworkCheck.DistinctGroups)", groups+".GroupIds[0]"))
 	ready := b.choice("Are The VPC Containment Groups Ready?").
 		When(sfn.Condition_And(
-			sfn.Condition_IsPresent(jsii.String("$.IsolationGroup.UntrackGroupIds[0]")),
-			sfn.Condition_IsPresent(jsii.String("$.IsolationGroup.GroupIds[0]")),
-			sfn.Condition_IsNotPresent(jsii.String("$.IsolationGroup.Egress[0]")),
-			sfn.Condition_IsNotPresent(jsii.String("$.IsolationGroup.Ingress[0]")),
+			sfn.Condition_IsPresent(jsii.String(groups+".UntrackGroupIds[0]")),
+			sfn.Condition_IsPresent(jsii.String(groups+".GroupIds[0]")),
+			sfn.Condition_IsNotPresent(jsii.String(groups+".Egress[0]")),
+			sfn.Condition_IsNotPresent(jsii.String(groups+".Ingress[0]")),
 		), swap.Next(confirm).Next(check), nil).
 		Otherwise(b.notVerified("Containment Groups Not Ready", "Containment.IsolationGroupNotReady",
 			"the isolation group {} of VPC {} is missing or has rules, or its all-traffic group {} is missing",
 			"States.JsonToString($.IsolationGroup.GroupIds)", "$.Instance.VpcId", "States.JsonToString($.IsolationGroup.UntrackGroupIds)"))
-	return find.Next(ready)
+	return ready
 }

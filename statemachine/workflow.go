@@ -221,6 +221,7 @@ func (b *builder) containInstance() sfn.IChainable {
 				"Before.$": "$[4].ShutdownBehaviour.Before.Value",
 				"After.$":  "$[4].ShutdownBehaviour.After.Value",
 			},
+			"ContainmentGroups.$": "$[6].ContainmentGroups",
 		},
 		ResultPath: jsii.String("$.Secured"),
 	})
@@ -228,12 +229,12 @@ func (b *builder) containInstance() sfn.IChainable {
 	for _, p := range protections() {
 		secure.Branch(b.protect(p))
 	}
-	secure.Branch(b.keepVolumes())
+	secure.Branch(b.keepVolumes(), b.findContainmentGroups())
 	catch(secure)
 
 	isolate := sfn.NewParallel(b.scope, jsii.String("Isolate Instance"), &sfn.ParallelProps{
 		ResultSelector: &map[string]interface{}{
-			"IsolationGroupId.$":        "$[0].IsolationGroup.GroupIds[0]",
+			"IsolationGroupId.$":        "$[0].Secured.ContainmentGroups.GroupIds[0]",
 			"NetworkInterfaces.$":       "$[0].Interfaces",
 			"InstanceProfileArns.$":     "$[1].Profile.Arns",
 			"DenyPolicies.$":            "$[1]..Revocation.Policy",
