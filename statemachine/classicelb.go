@@ -10,16 +10,25 @@ import (
 // 850 bytes per load balancer, kept well under the 256 KiB payload limit.
 const classicPageSize = 100
 
+// classicNotFound is the error of a classic ELB call on a load balancer that
+// no longer exists.
+const classicNotFound = "ElasticLoadBalancing.AccessPointNotFoundException"
+
 // deregisterFromClassicLoadBalancers takes the instance out of every classic
 // load balancer that lists it, across all pages of load balancers, then
-// reads each one back. The names of the balancers it was removed from are
-// kept.
+// reads each one back. DescribeLoadBalancers lists each balancer's
+// instances, so a page none of whose balancers lists the instance costs one
+// call and no state per balancer. The names of the balancers it was removed
+// from are kept.
 func (b *builder) deregisterFromClassicLoadBalancers() sfn.IChainable {
 	failed := b.stepFailed("Deregister From Classic Load Balancers")
 	selector := map[string]interface{}{
 		"Names.$":       "$.LoadBalancerDescriptions[*].LoadBalancerName",
 		"Members.$":     "$.LoadBalancerDescriptions[*].Instances",
 		"NextMarkers.$": "$..NextMarker",
+		// Whether any balancer of the page lists the instance: a page that
+		// lists it nowhere is passed over without a state per balancer.
+		"Listed.$": memberOfInput("$.LoadBalancerDescriptions[*].Instances[*].InstanceId"),
 	}
 	list := func(name string, params map[string]interface{}) sfn.TaskStateBase {
 		params["PageSize"] = classicPageSize
@@ -57,8 +66,12 @@ func (b *builder) deregisterFromClassicLoadBalancers() sfn.IChainable {
 	more := b.choice("Are There More Classic Load Balancers?").
 		When(sfn.Condition_IsPresent(jsii.String("$.ClassicPage.NextMarkers[0]")), next, nil).
 		Otherwise(b.succeed("Classic Load Balancers Checked"))
-	next.Next(each)
-	return start.Next(first).Next(each).Next(record).Next(more)
+	listed := b.choice("Is It Behind A Balancer Of This Page?").
+		When(sfn.Condition_BooleanEquals(jsii.String("$.ClassicPage.Listed"), jsii.Bool(true)), each, nil).
+		Otherwise(more)
+	each.Next(record).Next(more)
+	next.Next(listed)
+	return start.Next(first).Next(listed)
 }
 
 // deregisterFromClassicLoadBalancer handles one classic load balancer.
@@ -66,9 +79,26 @@ func (b *builder) deregisterFromClassicLoadBalancers() sfn.IChainable {
 // output {"LoadBalancerName", "Deregistered"}.
 func (b *builder) deregisterFromClassicLoadBalancer() sfn.IChainable {
 	failed := b.stepFailed("Deregister From Classic Load Balancer")
+	done := b.pass("Deregistered From Classic Load Balancer", map[string]interface{}{
+		"LoadBalancerName.$": "$.LoadBalancerName",
+		"Deregistered":       true,
+	}, "")
 	member := b.pass("Check Classic Membership", map[string]interface{}{
 		"Member.$": "States.ArrayContains($.Members[*].InstanceId, $.InstanceId)",
 	}, "$.Membership")
+	confirm := b.call(sdkCall{
+		name:           "Confirm Classic Deregistration",
+		service:        "elasticloadbalancing",
+		action:         "describeLoadBalancers",
+		iamAction:      "elasticloadbalancing:DescribeLoadBalancers",
+		resources:      []string{"*"},
+		params:         map[string]interface{}{"LoadBalancerNames.$": "States.Array($.LoadBalancerName)"},
+		resultSelector: map[string]interface{}{"Members.$": "$.LoadBalancerDescriptions[0].Instances"},
+		resultPath:     "$.ClassicCheck",
+		// Deleted since it was listed: it no longer serves the instance.
+		catches:   []catchTo{{errors: []string{classicNotFound}, next: done}},
+		onFailure: failed,
+	})
 	deregister := b.call(sdkCall{
 		name:      "Deregister From Classic Load Balancer",
 		service:   "elasticloadbalancing",
@@ -79,26 +109,13 @@ func (b *builder) deregisterFromClassicLoadBalancer() sfn.IChainable {
 			"LoadBalancerName.$": "$.LoadBalancerName",
 			"Instances":          []interface{}{map[string]interface{}{"InstanceId.$": "$.InstanceId"}},
 		},
+		// Deleted since it was listed: the read finds it gone.
+		catches:   []catchTo{{errors: []string{classicNotFound}, next: confirm}},
 		onFailure: failed,
-	})
-	confirm := b.call(sdkCall{
-		name:           "Confirm Classic Deregistration",
-		service:        "elasticloadbalancing",
-		action:         "describeLoadBalancers",
-		iamAction:      "elasticloadbalancing:DescribeLoadBalancers",
-		resources:      []string{"*"},
-		params:         map[string]interface{}{"LoadBalancerNames.$": "States.Array($.LoadBalancerName)"},
-		resultSelector: map[string]interface{}{"Members.$": "$.LoadBalancerDescriptions[0].Instances"},
-		resultPath:     "$.ClassicCheck",
-		onFailure:      failed,
 	})
 	still := b.pass("Check Classic Membership After", map[string]interface{}{
 		"Member.$": "States.ArrayContains($.ClassicCheck.Members[*].InstanceId, $.InstanceId)",
 	}, "$.Membership")
-	done := b.pass("Deregistered From Classic Load Balancer", map[string]interface{}{
-		"LoadBalancerName.$": "$.LoadBalancerName",
-		"Deregistered":       true,
-	}, "")
 	notMember := b.pass("Not In This Classic Load Balancer", map[string]interface{}{
 		"LoadBalancerName.$": "$.LoadBalancerName",
 		"Deregistered":       false,

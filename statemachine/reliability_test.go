@@ -1922,3 +1922,58 @@ func waitForAttempt(t *testing.T, arn, resource, param, value string) {
 	}
 	t.Fatalf("the execution did not call %s within %s", resource, executionTimeout)
 }
+
+// TestTargetGroupDeletedDuringTheScan deletes a target group after the
+// instance's execution listed it and before it read its targets, as anyone
+// may do in a live region: the group serves nobody, so the scan goes on and
+// the instance is contained. The reads of target health are held back
+// (throttled, with real back-off) until one has been tried; the group is
+// deleted meanwhile. It uses the global fault layer and time scale, so it
+// does not run in parallel.
+func TestTargetGroupDeletedDuringTheScan(t *testing.T) {
+	ctx := context.Background()
+	zero, one := 0.0, 1.0
+	t.Cleanup(func() {
+		_ = emu.SetFaults(ctx, nil)
+		_ = emu.Configure(ctx, emulator.Config{TimeScale: &zero})
+	})
+	inst := build(t, scene.CompromisedWebServer())
+	defer retireLoadBalancers(t, inst)
+	before := desired(t, inst)
+	filler, err := scenes.ELBv2.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{
+		Name: aws.String("deleted-" + inst.ID[len(inst.ID)-8:]), Protocol: elbv2types.ProtocolEnumHttp, Port: aws.Int32(80),
+		VpcId: aws.String(inst.VPCID), TargetType: elbv2types.TargetTypeEnumInstance,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold := matrixAPI{Service: "elasticloadbalancing", Action: "DescribeTargetHealth"}
+	if err := emu.SetFaults(ctx, []emulator.FaultRule{throttleRule(hold, permanentCount)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.Configure(ctx, emulator.Config{TimeScale: &one}); err != nil {
+		t.Fatal(err)
+	}
+	arn, err := emu.StartExecution(ctx, machineARN, input(emu.Region(), inst.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitForAttempt(t, arn, "describeTargetHealth", "TargetGroupArn", aws.ToString(filler.TargetGroups[0].TargetGroupArn))
+	if _, err := scenes.ELBv2.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: filler.TargetGroups[0].TargetGroupArn}); err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.SetFaults(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.Configure(ctx, emulator.Config{TimeScale: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := emu.WaitExecution(ctx, arn, executionTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Status != "SUCCEEDED" {
+		t.Fatalf("a target group the instance was not in was deleted during the scan, and the execution ended %s: %s: %s", ex.Status, ex.Error, ex.Cause)
+	}
+	assertContained(t, inst, mustSucceed(t, ex), ex, before)
+}

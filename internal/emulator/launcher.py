@@ -1123,6 +1123,40 @@ def patch_console_screenshot():
 
     General.get_console_screenshot = get_console_screenshot
 
+def patch_target_group_pages():
+    """DescribeTargetGroups returns at most PageSize groups (1 to 400, 400 by
+    default) and a NextMarker while more remain; Marker continues after it
+    (Elastic Load Balancing API reference, DescribeTargetGroups). moto 5.2.1
+    ignores both and returns every group at once, so a workflow's paging was
+    never exercised. Here the groups are listed in ARN order and the marker
+    is the last ARN of the page, so a group deleted between two pages does
+    not lose the place."""
+    from moto.core.responses import ActionResult
+    from moto.elbv2.responses import ELBV2Response
+
+    _require(ELBV2Response, "describe_target_groups")
+
+    def describe_target_groups(self):
+        groups = sorted(
+            self.elbv2_backend.describe_target_groups(
+                self._get_param("LoadBalancerArn"),
+                self._get_param("TargetGroupArns", []),
+                self._get_param("Names", []),
+            ),
+            key=lambda g: g.arn,
+        )
+        marker = self._get_param("Marker")
+        if marker:
+            groups = [g for g in groups if g.arn > marker]
+        size = self._get_int_param("PageSize", 400)
+        result = {"TargetGroups": groups[:size]}
+        if len(groups) > size:
+            result["NextMarker"] = groups[size - 1].arn
+        return ActionResult(result)
+
+    ELBV2Response.describe_target_groups = describe_target_groups
+
+
 PATCHES = [
     patch_enable_execution,
     patch_state_machine_deepcopy,
@@ -1147,6 +1181,7 @@ PATCHES = [
     patch_map_iteration_states_errors,
     patch_sync_wait,
     patch_console_screenshot,
+    patch_target_group_pages,
 ]
 
 
