@@ -6,25 +6,15 @@ import (
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 )
 
-// detachFromAutoScaling takes the instance out of its Auto Scaling group
-// before anything else could make it look unhealthy: an Auto Scaling health
-// check replaces an unhealthy instance whatever its termination protection,
-// and deletes the volumes marked DeleteOnTermination. Desired capacity is
+// detachFromAutoScaling takes the instance out of its Auto Scaling group (as
+// findAutoScalingGroup found it) before anything else could make it look
+// unhealthy: an Auto Scaling health check replaces an unhealthy instance
+// whatever its termination protection, and deletes the volumes marked
+// DeleteOnTermination. Desired capacity is
 // kept, so the group launches a replacement and the service stays up.
 func (b *builder) detachFromAutoScaling() sfn.IChainable {
 	failed := b.stepFailed("Detach From Auto Scaling Group")
 	readParams := map[string]interface{}{"InstanceIds.$": "States.Array($.InstanceId)"}
-	find := b.call(sdkCall{
-		name:           "Find Auto Scaling Group",
-		service:        "autoscaling",
-		action:         "describeAutoScalingInstances",
-		iamAction:      "autoscaling:DescribeAutoScalingInstances",
-		resources:      []string{"*"},
-		params:         readParams,
-		resultSelector: map[string]interface{}{"Groups.$": "$.AutoScalingInstances[*].AutoScalingGroupName"},
-		resultPath:     "$.AutoScaling",
-		onFailure:      failed,
-	})
 	confirm := b.call(sdkCall{
 		name:           "Confirm Auto Scaling Detach",
 		service:        "autoscaling",
@@ -60,5 +50,21 @@ func (b *builder) detachFromAutoScaling() sfn.IChainable {
 	inGroup := b.choice("Is It In An Auto Scaling Group?").
 		When(sfn.Condition_IsPresent(jsii.String("$.AutoScaling.Groups[0]")), detach.Next(confirm).Next(verified), nil).
 		Otherwise(b.succeed("Not In An Auto Scaling Group"))
-	return find.Next(inGroup)
+	return inGroup
+}
+
+// findAutoScalingGroup reads which Auto Scaling group the instance is in,
+// at $.AutoScaling.Groups, before any change: a branch of Read The Instance.
+func (b *builder) findAutoScalingGroup() sfn.IChainable {
+	return b.call(sdkCall{
+		name:           "Find Auto Scaling Group",
+		service:        "autoscaling",
+		action:         "describeAutoScalingInstances",
+		iamAction:      "autoscaling:DescribeAutoScalingInstances",
+		resources:      []string{"*"},
+		params:         map[string]interface{}{"InstanceIds.$": "States.Array($.InstanceId)"},
+		resultSelector: map[string]interface{}{"Groups.$": "$.AutoScalingInstances[*].AutoScalingGroupName"},
+		resultPath:     "$.AutoScaling",
+		onFailure:      b.stepFailed("Find Auto Scaling Group"),
+	})
 }

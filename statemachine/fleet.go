@@ -30,15 +30,7 @@ func (b *builder) startInstanceExecution() sfn.IChainable {
 			"Parameters": map[string]interface{}{
 				"StateMachineArn": machine,
 				"Name.$":          "States.Format('{}-{}', $.InstanceId, States.UUID())",
-				"Input": map[string]interface{}{
-					"InstanceId.$":     "$.InstanceId",
-					"Region.$":         "$.Region",
-					"IncidentId.$":     "$.IncidentId",
-					"UnpreparedVpcs.$": "$.UnpreparedVpcs",
-					"Options.$":        "$.Options",
-					// Links the child to this execution in the console.
-					"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
-				},
+				"Input":           instanceInput(),
 			},
 			"ResultSelector": map[string]interface{}{
 				"InstanceId.$": "$.Output.InstanceId",
@@ -73,6 +65,22 @@ func (b *builder) startInstanceExecution() sfn.IChainable {
 		Access{Action: "events:DescribeRule", Resources: []string{rule}},
 	)
 	return start
+}
+
+// instanceInputFields are the fields of an instance execution's input, each
+// taken from the same field of the fleet's Map item.
+var instanceInputFields = []string{"InstanceId", "Region", "IncidentId", "UnpreparedVpcs", "Options"}
+
+// instanceInput is the input of an instance's execution.
+func instanceInput() map[string]interface{} {
+	in := map[string]interface{}{
+		// Links the child to this execution in the console.
+		"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+	}
+	for _, f := range instanceInputFields {
+		in[f+".$"] = "$." + f
+	}
+	return in
 }
 
 // instanceNotContained turns the failure of an instance's execution into

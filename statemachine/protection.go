@@ -42,28 +42,37 @@ func protections() []instanceAttribute {
 	}
 }
 
-// protect reads the attribute's value before the change (kept for the
-// summary and for a later release), changes it, and reads it back.
+// readAttribute reads the attribute into resultPath.
+func (b *builder) readAttribute(a instanceAttribute, name, resultPath string, failed sfn.IChainable) sfn.TaskStateBase {
+	return b.call(sdkCall{
+		name:           name,
+		service:        "ec2",
+		action:         "describeInstanceAttribute",
+		iamAction:      "ec2:DescribeInstanceAttribute",
+		resources:      []string{"*"},
+		params:         map[string]interface{}{"InstanceId.$": "$.InstanceId", "Attribute": a.attribute},
+		resultSelector: map[string]interface{}{"Value.$": "$." + a.field + ".Value"},
+		resultPath:     resultPath,
+		onFailure:      failed,
+	})
+}
+
+// readBefore reads the attribute's value before any change, at
+// a.statePath.Before: kept for the summary and for a later release. It is a
+// branch of Read The Instance, beside the metadata.
+func (b *builder) readBefore(a instanceAttribute) sfn.IChainable {
+	name := "Read " + a.step + " Before"
+	return b.readAttribute(a, name, a.statePath+".Before", b.stepFailed(name))
+}
+
+// protect changes the attribute, whose value before is already read
+// (readBefore), and reads it back.
 func (b *builder) protect(a instanceAttribute) sfn.IChainable {
 	failed := b.stepFailed(a.step)
-	read := func(name, resultPath string) sfn.TaskStateBase {
-		return b.call(sdkCall{
-			name:           name,
-			service:        "ec2",
-			action:         "describeInstanceAttribute",
-			iamAction:      "ec2:DescribeInstanceAttribute",
-			resources:      []string{"*"},
-			params:         map[string]interface{}{"InstanceId.$": "$.InstanceId", "Attribute": a.attribute},
-			resultSelector: map[string]interface{}{"Value.$": "$." + a.field + ".Value"},
-			resultPath:     resultPath,
-			onFailure:      failed,
-		})
-	}
 	params := map[string]interface{}{"InstanceId.$": "$.InstanceId"}
 	for k, v := range a.modify.(map[string]interface{}) {
 		params[k] = v
 	}
-	before := read("Read "+a.step+" Before", a.statePath+".Before")
 	change := b.call(sdkCall{
 		name:      a.step,
 		service:   "ec2",
@@ -73,7 +82,7 @@ func (b *builder) protect(a instanceAttribute) sfn.IChainable {
 		params:    params,
 		onFailure: failed,
 	})
-	after := read("Confirm "+a.step, a.statePath+".After")
+	after := b.readAttribute(a, "Confirm "+a.step, a.statePath+".After", failed)
 	var ok sfn.Condition
 	switch want := a.want.(type) {
 	case bool:
@@ -85,5 +94,5 @@ func (b *builder) protect(a instanceAttribute) sfn.IChainable {
 		When(ok, b.succeed(a.step+" Done"), nil).
 		Otherwise(b.notVerified(a.step+" Not Verified", "Containment.ProtectionNotVerified",
 			a.step+" was requested but the instance still reports {}", a.statePath+".After.Value"))
-	return before.Next(change).Next(after).Next(check)
+	return change.Next(after).Next(check)
 }

@@ -199,11 +199,12 @@ func (b *builder) containInstance() sfn.IChainable {
 		s.AddCatch(recordFirst, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
 	}
 
-	metadataFailed := b.pass("Metadata Collection Failed", map[string]interface{}{
+	// The cause of a failed read already names the step and the instance.
+	readFailed := b.pass("Instance Not Read", map[string]interface{}{
 		"InstanceId.$": "$.InstanceId",
 		"Outcome":      "FAILED",
 		"Error.$":      "$.Failure.Error",
-		"Cause.$":      "States.Format('Collect Instance Metadata failed for instance {}: {}', $.InstanceId, $.Failure.Cause)",
+		"Cause.$":      "States.Format('{} (nothing was changed on the instance)', $.Failure.Cause)",
 	}, "")
 
 	secure := sfn.NewParallel(b.scope, jsii.String("Secure Instance"), &sfn.ParallelProps{
@@ -342,8 +343,8 @@ func (b *builder) containInstance() sfn.IChainable {
 		CausePath: jsii.String("$.Cause"),
 	})
 	vpcFailed := b.vpcNotPrepared()
-	for _, p := range []sfn.Pass{recordFailure, metadataFailed, summaryFailed, recordFailed, vpcFailed} {
+	for _, p := range []sfn.Pass{recordFailure, readFailed, summaryFailed, recordFailed, vpcFailed} {
 		p.Next(notContained)
 	}
-	return b.collectMetadata(metadataFailed, vpcFailed, secure)
+	return b.readInstance(readFailed, b.checkInstance(vpcFailed, secure))
 }
