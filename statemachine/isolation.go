@@ -339,6 +339,14 @@ func (b *builder) prepareUntrackGroup() sfn.IChainable {
 	return find.Next(state)
 }
 
+// maxTransitChecks and transitCheckSeconds bound how long the check of
+// network isolation waits for an ENI that another execution on the same
+// instance is moving through the all-traffic group: 5 reads 2 s apart.
+const (
+	maxTransitChecks    = 5
+	transitCheckSeconds = 2
+)
+
 // containmentGroupsPath is where the instance's state keeps the read of its
 // VPC's containment groups (findContainmentGroups, a branch of Secure
 // Instance).
@@ -480,8 +488,52 @@ func (b *builder) isolateNetwork() sfn.IChainable {
 		sfn.Condition_NumberEquals(jsii.String("$.NetworkCheck.DistinctGroupCount"), jsii.Number(1)),
 		sfn.Condition_StringEqualsJsonPath(jsii.String("$.NetworkCheck.DistinctGroups[0]"), jsii.String(groups+".GroupIds[0]")),
 	)
+	// Another execution on the same instance that read it before this one
+	// isolated it passes its ENIs through the all-traffic group too: an ENI
+	// found there, beside the isolation group, is on its way and is read
+	// again, a few times, before the check fails.
+	untrackGroup := groups + ".UntrackGroupIds[0]"
+	// Every ENI carries one group (GroupAttachments = Interfaces), and the
+	// groups are the isolation group and the all-traffic group, or the
+	// all-traffic group alone.
+	inTransit := sfn.Condition_And(
+		sfn.Condition_NumberEqualsJsonPath(jsii.String("$.NetworkCheck.GroupAttachments"), jsii.String("$.NetworkCheck.Interfaces")),
+		sfn.Condition_Or(
+			sfn.Condition_And(
+				sfn.Condition_NumberEquals(jsii.String("$.NetworkCheck.DistinctGroupCount"), jsii.Number(1)),
+				sfn.Condition_StringEqualsJsonPath(jsii.String("$.NetworkCheck.DistinctGroups[0]"), jsii.String(untrackGroup)),
+			),
+			sfn.Condition_And(
+				sfn.Condition_NumberEquals(jsii.String("$.NetworkCheck.DistinctGroupCount"), jsii.Number(2)),
+				sfn.Condition_Or(
+					sfn.Condition_And(
+						sfn.Condition_StringEqualsJsonPath(jsii.String("$.NetworkCheck.DistinctGroups[0]"), jsii.String(untrackGroup)),
+						sfn.Condition_StringEqualsJsonPath(jsii.String("$.NetworkCheck.DistinctGroups[1]"), jsii.String(groups+".GroupIds[0]")),
+					),
+					sfn.Condition_And(
+						sfn.Condition_StringEqualsJsonPath(jsii.String("$.NetworkCheck.DistinctGroups[1]"), jsii.String(untrackGroup)),
+						sfn.Condition_StringEqualsJsonPath(jsii.String("$.NetworkCheck.DistinctGroups[0]"), jsii.String(groups+".GroupIds[0]")),
+					),
+				),
+			),
+		),
+	)
+	again := b.wait("Wait For The Other Execution's ENI Move", transitCheckSeconds)
+	again.Next(confirm)
+	first := sfn.NewPass(b.scope, jsii.String("First Transit Check"), &sfn.PassProps{
+		Result:     sfn.Result_FromObject(&map[string]interface{}{"N": 1}),
+		ResultPath: jsii.String("$.Transit"),
+	})
+	next := sfn.NewPass(b.scope, jsii.String("Next Transit Check"), &sfn.PassProps{
+		Parameters: &map[string]interface{}{"N.$": "States.MathAdd($.Transit.N, 1)"},
+		ResultPath: jsii.String("$.Transit"),
+	})
+	first.Next(again)
+	next.Next(again)
 	check := b.choice("Is Every ENI Isolated?").
 		When(isolated, b.succeed("Network Isolated"), nil).
+		When(sfn.Condition_And(inTransit, sfn.Condition_IsNotPresent(jsii.String("$.Transit"))), first, nil).
+		When(sfn.Condition_And(inTransit, sfn.Condition_NumberLessThan(jsii.String("$.Transit.N"), jsii.Number(maxTransitChecks))), next, nil).
 		Otherwise(b.notVerified("Network Isolation Not Verified", "Containment.IsolationNotVerified",
 			"after the swap the ENIs carry security groups {}, expected only the isolation group {}",
 			"States.JsonToString($.NetworkCheck.DistinctGroups)", groups+".GroupIds[0]"))
