@@ -1,6 +1,8 @@
 package statemachine
 
 import (
+	"fmt"
+
 	"github.com/aws/jsii-runtime-go"
 
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
@@ -384,29 +386,18 @@ func (b *builder) findContainmentGroups() sfn.IChainable {
 }
 
 // isolateNetwork moves every ENI of the instance to the isolation group of
-// its VPC in two verified phases. First the ENI gets the all-traffic group
-// alone: EC2 stops tracking TCP and UDP flows that all-traffic rules allow
-// both ways, so connections already established lose the tracking that
-// would have let them outlive a rule change. A read confirms it. Then the
-// ENI gets the isolation group alone, which has no rules, and untracked
-// flows stop at once. Finally every ENI attached to the instance must carry
-// exactly the isolation group. Each ENI's previous groups are kept.
+// its VPC in two verified phases, all ENIs at once in each. First each ENI
+// gets the all-traffic group alone: EC2 stops tracking TCP and UDP flows that
+// all-traffic rules allow both ways, so connections already established lose
+// the tracking that would have let them outlive a rule change. One read of
+// the instance's ENIs confirms it. Then every ENI gets the isolation group
+// alone, which has no rules, and untracked flows stop at once. A last read
+// confirms every ENI attached to the instance carries exactly the isolation
+// group. Each ENI's previous groups are kept.
 func (b *builder) isolateNetwork() sfn.IChainable {
 	failed := b.stepFailed("Isolate Network")
 	const groups = containmentGroupsPath
-	swap := sfn.NewMap(b.scope, jsii.String("Move Every ENI To The Isolation Group"), &sfn.MapProps{
-		ItemsPath: jsii.String("$.Instance.NetworkInterfaces"),
-		ItemSelector: &map[string]interface{}{
-			"InstanceId.$":         "$.InstanceId",
-			"NetworkInterfaceId.$": "$$.Map.Item.Value.NetworkInterfaceId",
-			"PreviousGroups.$":     "$$.Map.Item.Value.Groups[*].GroupId",
-			"PreviousGroupCount.$": "States.ArrayLength($$.Map.Item.Value.Groups)",
-			"UntrackGroupId.$":     groups + ".UntrackGroupIds[0]",
-			"IsolationGroupId.$":   groups + ".GroupIds[0]",
-		},
-		ResultPath: jsii.String("$.Interfaces"),
-	})
-	eniFailed := b.stepFailed("Isolate ENI")
+	isolationGroup, untrackGroup := groups+".GroupIds[0]", groups+".UntrackGroupIds[0]"
 	move := func(name, groupPath string) sfn.TaskStateBase {
 		return b.call(sdkCall{
 			name:      name,
@@ -418,106 +409,122 @@ func (b *builder) isolateNetwork() sfn.IChainable {
 				"NetworkInterfaceId.$": "$.NetworkInterfaceId",
 				"Groups.$":             "States.Array(" + groupPath + ")",
 			},
-			onFailure: eniFailed,
+			onFailure: b.stepFailed(name),
 		})
 	}
-	untrack := move("Untrack ENI Connections", "$.UntrackGroupId")
-	readENI := b.call(sdkCall{
-		name:      "Confirm ENI On All-Traffic Group",
-		service:   "ec2",
-		action:    "describeNetworkInterfaces",
-		iamAction: "ec2:DescribeNetworkInterfaces",
-		resources: []string{"*"},
-		params:    map[string]interface{}{"NetworkInterfaceIds.$": "States.Array($.NetworkInterfaceId)"},
-		resultSelector: map[string]interface{}{
-			"GroupIds.$":   "$.NetworkInterfaces[0].Groups[*].GroupId",
-			"GroupCount.$": "States.ArrayLength($.NetworkInterfaces[0].Groups)",
-		},
-		resultPath: "$.UntrackCheck",
-		onFailure:  eniFailed,
-	})
-	isolate := move("Isolate ENI", "$.IsolationGroupId")
-	// Each iteration's output is only what the summary needs.
-	eniOutcome := map[string]interface{}{
-		"NetworkInterfaceId.$": "$.NetworkInterfaceId",
-		"PreviousGroups.$":     "$.PreviousGroups",
+	readENIs := func(name, resultPath string) sfn.TaskStateBase {
+		return b.call(sdkCall{
+			name:      name,
+			service:   "ec2",
+			action:    "describeNetworkInterfaces",
+			iamAction: "ec2:DescribeNetworkInterfaces",
+			resources: []string{"*"},
+			params: map[string]interface{}{"Filters": []interface{}{
+				map[string]interface{}{"Name": "attachment.instance-id", "Values.$": "States.Array($.InstanceId)"},
+			}},
+			resultSelector: map[string]interface{}{
+				"Interfaces.$":         "States.ArrayLength($.NetworkInterfaces)",
+				"GroupAttachments.$":   "States.ArrayLength($.NetworkInterfaces[*].Groups[*])",
+				"DistinctGroups.$":     "States.ArrayUnique($.NetworkInterfaces[*].Groups[*].GroupId)",
+				"DistinctGroupCount.$": "States.ArrayLength(States.ArrayUnique($.NetworkInterfaces[*].Groups[*].GroupId))",
+			},
+			resultPath: resultPath,
+			onFailure:  failed,
+		})
 	}
-	isolate.Next(b.pass("ENI Isolated", eniOutcome, ""))
-	untracked := b.choice("Is The ENI On The All-Traffic Group?").
-		When(sfn.Condition_And(
-			sfn.Condition_NumberEquals(jsii.String("$.UntrackCheck.GroupCount"), jsii.Number(1)),
-			sfn.Condition_StringEqualsJsonPath(jsii.String("$.UntrackCheck.GroupIds[0]"), jsii.String("$.UntrackGroupId")),
-		), isolate, nil).
-		// Another execution on the same instance moved it on already.
-		When(sfn.Condition_And(
-			sfn.Condition_NumberEquals(jsii.String("$.UntrackCheck.GroupCount"), jsii.Number(1)),
-			sfn.Condition_StringEqualsJsonPath(jsii.String("$.UntrackCheck.GroupIds[0]"), jsii.String("$.IsolationGroupId")),
-		), b.pass("ENI Isolated By Another Execution", eniOutcome, ""), nil).
-		Otherwise(b.notVerified("ENI Untracking Not Verified", "Containment.UntrackingNotVerified",
-			"ENI {} carries {} instead of only the all-traffic group {}", "$.NetworkInterfaceId", "States.JsonToString($.UntrackCheck.GroupIds)", "$.UntrackGroupId"))
+
+	// Phase 1: every ENI to the all-traffic group.
+	untrackAll := sfn.NewMap(b.scope, jsii.String("Untrack Every ENI"), &sfn.MapProps{
+		ItemsPath: jsii.String("$.Instance.NetworkInterfaces"),
+		ItemSelector: &map[string]interface{}{
+			"InstanceId.$":         "$.InstanceId",
+			"NetworkInterfaceId.$": "$$.Map.Item.Value.NetworkInterfaceId",
+			"PreviousGroups.$":     "$$.Map.Item.Value.Groups[*].GroupId",
+			"PreviousGroupCount.$": "States.ArrayLength($$.Map.Item.Value.Groups)",
+			"UntrackGroupId.$":     untrackGroup,
+			"IsolationGroupId.$":   isolationGroup,
+		},
+		// All: what the summary keeps of each ENI; Moved: the ENIs this
+		// execution moves, in phase 2 too.
+		ResultSelector: &map[string]interface{}{
+			"All.$":   "$[*]",
+			"Moved.$": "$[?(@.Moved == true)].NetworkInterfaceId",
+		},
+		ResultPath: jsii.String("$.Interfaces"),
+	})
+	// Each iteration's output is only what the summary needs.
+	eniOutcome := func(moved bool) map[string]interface{} {
+		return map[string]interface{}{
+			"NetworkInterfaceId.$": "$.NetworkInterfaceId",
+			"PreviousGroups.$":     "$.PreviousGroups",
+			"Moved":                moved,
+		}
+	}
 	// A re-run must not pass an already isolated ENI through the
 	// all-traffic group: it has no tracked flows left to cut.
-	already := b.choice("Is The ENI Already Isolated?").
+	untrackAll.ItemProcessor(b.choice("Is The ENI Already Isolated?").
 		When(sfn.Condition_And(
 			sfn.Condition_NumberEquals(jsii.String("$.PreviousGroupCount"), jsii.Number(1)),
 			sfn.Condition_StringEqualsJsonPath(jsii.String("$.PreviousGroups[0]"), jsii.String("$.IsolationGroupId")),
-		), b.pass("ENI Already Isolated", eniOutcome, ""), nil).
-		Otherwise(untrack.Next(readENI).Next(untracked))
-	swap.ItemProcessor(already, nil)
-	swap.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
-	confirm := b.call(sdkCall{
-		name:      "Confirm Network Isolation",
-		service:   "ec2",
-		action:    "describeNetworkInterfaces",
-		iamAction: "ec2:DescribeNetworkInterfaces",
-		resources: []string{"*"},
-		params: map[string]interface{}{"Filters": []interface{}{
-			map[string]interface{}{"Name": "attachment.instance-id", "Values.$": "States.Array($.InstanceId)"},
-		}},
-		resultSelector: map[string]interface{}{
-			"Interfaces.$":         "States.ArrayLength($.NetworkInterfaces)",
-			"GroupAttachments.$":   "States.ArrayLength($.NetworkInterfaces[*].Groups[*])",
-			"DistinctGroups.$":     "States.ArrayUnique($.NetworkInterfaces[*].Groups[*].GroupId)",
-			"DistinctGroupCount.$": "States.ArrayLength(States.ArrayUnique($.NetworkInterfaces[*].Groups[*].GroupId))",
+		), b.pass("ENI Already Isolated", eniOutcome(false), ""), nil).
+		Otherwise(move("Untrack ENI Connections", "$.UntrackGroupId").Next(b.pass("ENI Untracked", eniOutcome(true), ""))), nil)
+	untrackAll.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+
+	// onlyContainmentGroups: every ENI carries one group, the all-traffic
+	// group or the isolation group (an ENI already isolated, or moved on by
+	// another execution on the same instance).
+	onlyContainmentGroups := func(check string) sfn.Condition {
+		is := func(i int, group string) sfn.Condition {
+			return sfn.Condition_StringEqualsJsonPath(jsii.String(fmt.Sprintf("%s.DistinctGroups[%d]", check, i)), jsii.String(group))
+		}
+		return sfn.Condition_And(
+			sfn.Condition_NumberEqualsJsonPath(jsii.String(check+".GroupAttachments"), jsii.String(check+".Interfaces")),
+			sfn.Condition_Or(
+				sfn.Condition_And(
+					sfn.Condition_NumberEquals(jsii.String(check+".DistinctGroupCount"), jsii.Number(1)),
+					sfn.Condition_Or(is(0, untrackGroup), is(0, isolationGroup)),
+				),
+				sfn.Condition_And(
+					sfn.Condition_NumberEquals(jsii.String(check+".DistinctGroupCount"), jsii.Number(2)),
+					sfn.Condition_Or(
+						sfn.Condition_And(is(0, untrackGroup), is(1, isolationGroup)),
+						sfn.Condition_And(is(1, untrackGroup), is(0, isolationGroup)),
+					),
+				),
+			),
+		)
+	}
+
+	// Phase 2: every ENI moved in phase 1 to the isolation group.
+	isolateAll := sfn.NewMap(b.scope, jsii.String("Isolate Every ENI"), &sfn.MapProps{
+		ItemsPath: jsii.String("$.Interfaces.Moved"),
+		ItemSelector: &map[string]interface{}{
+			"InstanceId.$":         "$.InstanceId",
+			"NetworkInterfaceId.$": "$$.Map.Item.Value",
+			"IsolationGroupId.$":   isolationGroup,
 		},
-		resultPath: "$.NetworkCheck",
-		onFailure:  failed,
+		ResultPath: sfn.JsonPath_DISCARD(),
 	})
+	isolateAll.ItemProcessor(move("Isolate ENI", "$.IsolationGroupId"), nil)
+	isolateAll.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+
+	untracked := readENIs("Confirm ENIs On All-Traffic Group", "$.UntrackCheck")
+	untracked.Next(b.choice("Is Every ENI On The All-Traffic Group?").
+		When(onlyContainmentGroups("$.UntrackCheck"), isolateAll, nil).
+		Otherwise(b.notVerified("ENI Untracking Not Verified", "Containment.UntrackingNotVerified",
+			"after the first move the ENIs carry security groups {}, expected only the all-traffic group {} (or the isolation group {})",
+			"States.JsonToString($.UntrackCheck.DistinctGroups)", untrackGroup, isolationGroup)))
+
+	confirm := readENIs("Confirm Network Isolation", "$.NetworkCheck")
 	isolated := sfn.Condition_And(
 		sfn.Condition_NumberEqualsJsonPath(jsii.String("$.NetworkCheck.GroupAttachments"), jsii.String("$.NetworkCheck.Interfaces")),
 		sfn.Condition_NumberEquals(jsii.String("$.NetworkCheck.DistinctGroupCount"), jsii.Number(1)),
-		sfn.Condition_StringEqualsJsonPath(jsii.String("$.NetworkCheck.DistinctGroups[0]"), jsii.String(groups+".GroupIds[0]")),
+		sfn.Condition_StringEqualsJsonPath(jsii.String("$.NetworkCheck.DistinctGroups[0]"), jsii.String(isolationGroup)),
 	)
 	// Another execution on the same instance that read it before this one
 	// isolated it passes its ENIs through the all-traffic group too: an ENI
 	// found there, beside the isolation group, is on its way and is read
 	// again, a few times, before the check fails.
-	untrackGroup := groups + ".UntrackGroupIds[0]"
-	// Every ENI carries one group (GroupAttachments = Interfaces), and the
-	// groups are the isolation group and the all-traffic group, or the
-	// all-traffic group alone.
-	inTransit := sfn.Condition_And(
-		sfn.Condition_NumberEqualsJsonPath(jsii.String("$.NetworkCheck.GroupAttachments"), jsii.String("$.NetworkCheck.Interfaces")),
-		sfn.Condition_Or(
-			sfn.Condition_And(
-				sfn.Condition_NumberEquals(jsii.String("$.NetworkCheck.DistinctGroupCount"), jsii.Number(1)),
-				sfn.Condition_StringEqualsJsonPath(jsii.String("$.NetworkCheck.DistinctGroups[0]"), jsii.String(untrackGroup)),
-			),
-			sfn.Condition_And(
-				sfn.Condition_NumberEquals(jsii.String("$.NetworkCheck.DistinctGroupCount"), jsii.Number(2)),
-				sfn.Condition_Or(
-					sfn.Condition_And(
-						sfn.Condition_StringEqualsJsonPath(jsii.String("$.NetworkCheck.DistinctGroups[0]"), jsii.String(untrackGroup)),
-						sfn.Condition_StringEqualsJsonPath(jsii.String("$.NetworkCheck.DistinctGroups[1]"), jsii.String(groups+".GroupIds[0]")),
-					),
-					sfn.Condition_And(
-						sfn.Condition_StringEqualsJsonPath(jsii.String("$.NetworkCheck.DistinctGroups[1]"), jsii.String(untrackGroup)),
-						sfn.Condition_StringEqualsJsonPath(jsii.String("$.NetworkCheck.DistinctGroups[0]"), jsii.String(groups+".GroupIds[0]")),
-					),
-				),
-			),
-		),
-	)
 	again := b.wait("Wait For The Other Execution's ENI Move", transitCheckSeconds)
 	again.Next(confirm)
 	first := sfn.NewPass(b.scope, jsii.String("First Transit Check"), &sfn.PassProps{
@@ -530,22 +537,24 @@ func (b *builder) isolateNetwork() sfn.IChainable {
 	})
 	first.Next(again)
 	next.Next(again)
+	inTransit := onlyContainmentGroups("$.NetworkCheck")
 	check := b.choice("Is Every ENI Isolated?").
 		When(isolated, b.succeed("Network Isolated"), nil).
 		When(sfn.Condition_And(inTransit, sfn.Condition_IsNotPresent(jsii.String("$.Transit"))), first, nil).
 		When(sfn.Condition_And(inTransit, sfn.Condition_NumberLessThan(jsii.String("$.Transit.N"), jsii.Number(maxTransitChecks))), next, nil).
 		Otherwise(b.notVerified("Network Isolation Not Verified", "Containment.IsolationNotVerified",
 			"after the swap the ENIs carry security groups {}, expected only the isolation group {}",
-			"States.JsonToString($.NetworkCheck.DistinctGroups)", groups+".GroupIds[0]"))
+			"States.JsonToString($.NetworkCheck.DistinctGroups)", isolationGroup))
+	isolateAll.Next(confirm).Next(check)
 	ready := b.choice("Are The VPC Containment Groups Ready?").
 		When(sfn.Condition_And(
-			sfn.Condition_IsPresent(jsii.String(groups+".UntrackGroupIds[0]")),
-			sfn.Condition_IsPresent(jsii.String(groups+".GroupIds[0]")),
+			sfn.Condition_IsPresent(jsii.String(untrackGroup)),
+			sfn.Condition_IsPresent(jsii.String(isolationGroup)),
 			sfn.Condition_IsNotPresent(jsii.String(groups+".Egress[0]")),
 			sfn.Condition_IsNotPresent(jsii.String(groups+".Ingress[0]")),
-		), swap.Next(confirm).Next(check), nil).
+		), untrackAll.Next(untracked), nil).
 		Otherwise(b.notVerified("Containment Groups Not Ready", "Containment.IsolationGroupNotReady",
 			"the isolation group {} of VPC {} is missing or has rules, or its all-traffic group {} is missing",
-			"States.JsonToString($.IsolationGroup.GroupIds)", "$.Instance.VpcId", "States.JsonToString($.IsolationGroup.UntrackGroupIds)"))
+			"States.JsonToString("+groups+".GroupIds)", "$.Instance.VpcId", "States.JsonToString("+groups+".UntrackGroupIds)"))
 	return ready
 }

@@ -236,7 +236,7 @@ func (b *builder) containInstance() sfn.IChainable {
 	isolate := sfn.NewParallel(b.scope, jsii.String("Isolate Instance"), &sfn.ParallelProps{
 		ResultSelector: &map[string]interface{}{
 			"IsolationGroupId.$":        "$[0].Secured.ContainmentGroups.GroupIds[0]",
-			"NetworkInterfaces.$":       "$[0].Interfaces",
+			"NetworkInterfaces.$":       "$[0].Interfaces.All",
 			"InstanceProfileArns.$":     "$[1].Profile.Arns",
 			"DenyPolicies.$":            "$[1]..Revocation.Policy",
 			"TargetGroupArns.$":         "$[2].TargetGroupScan.Pages..TargetGroupArn",
