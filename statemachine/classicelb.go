@@ -44,22 +44,38 @@ func (b *builder) deregisterFromClassicLoadBalancers() sfn.IChainable {
 			onFailure:      failed,
 		})
 	}
-	start := b.pass("Start Classic Load Balancer Scan", map[string]interface{}{"Pages": []interface{}{}}, "$.ClassicScan")
 	first := list("List Classic Load Balancers", map[string]interface{}{})
 	next := list("List More Classic Load Balancers", map[string]interface{}{"Marker.$": "$.ClassicPage.NextMarkers[0]"})
+	// On a page that lists the instance, each balancer costs one Pass (its
+	// membership, from the page's own list of its instances); the balancers
+	// that list it are then left one by one and verified.
 	each := sfn.NewMap(b.scope, jsii.String("Check Each Classic Load Balancer"), &sfn.MapProps{
-		ItemsPath:      jsii.String("$.ClassicPage.Names"),
-		MaxConcurrency: jsii.Number(targetGroupConcurrency),
+		ItemsPath: jsii.String("$.ClassicPage.Names"),
 		ItemSelector: &map[string]interface{}{
 			"InstanceId.$":       "$.InstanceId",
 			"LoadBalancerName.$": "$$.Map.Item.Value",
 			"Members.$":          "States.ArrayGetItem($.ClassicPage.Members, $$.Map.Item.Index)",
 		},
-		ResultSelector: &map[string]interface{}{"Deregistered.$": "$[?(@.Deregistered == true)]"},
+		ResultSelector: &map[string]interface{}{"Names.$": "$[?(@.Member == true)].LoadBalancerName"},
+		ResultPath:     jsii.String("$.ClassicMembers"),
+	})
+	each.ItemProcessor(b.pass("Check Classic Membership", map[string]interface{}{
+		"LoadBalancerName.$": "$.LoadBalancerName",
+		"Member.$":           "States.ArrayContains($.Members[*].InstanceId, $.InstanceId)",
+	}, ""), nil)
+	each.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	leave := sfn.NewMap(b.scope, jsii.String("Leave Each Classic Load Balancer"), &sfn.MapProps{
+		ItemsPath:      jsii.String("$.ClassicMembers.Names"),
+		MaxConcurrency: jsii.Number(targetGroupConcurrency),
+		ItemSelector: &map[string]interface{}{
+			"InstanceId.$":       "$.InstanceId",
+			"LoadBalancerName.$": "$$.Map.Item.Value",
+		},
+		ResultSelector: &map[string]interface{}{"Deregistered.$": "$[*]"},
 		ResultPath:     jsii.String("$.ClassicResults"),
 	})
-	each.ItemProcessor(b.deregisterFromClassicLoadBalancer(), nil)
-	each.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	leave.ItemProcessor(b.deregisterFromClassicLoadBalancer(), nil)
+	leave.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
 	record := b.pass("Record Classic Load Balancer Page", map[string]interface{}{
 		"Pages.$": "States.Array($.ClassicScan.Pages, $.ClassicResults.Deregistered)",
 	}, "$.ClassicScan")
@@ -69,23 +85,25 @@ func (b *builder) deregisterFromClassicLoadBalancers() sfn.IChainable {
 	listed := b.choice("Is It Behind A Balancer Of This Page?").
 		When(sfn.Condition_BooleanEquals(jsii.String("$.ClassicPage.Listed"), jsii.Bool(true)), each, nil).
 		Otherwise(more)
-	each.Next(record).Next(more)
+	each.Next(leave).Next(record).Next(more)
 	next.Next(listed)
-	return start.Next(first).Next(listed)
+	return first.Next(listed)
 }
 
-// deregisterFromClassicLoadBalancer handles one classic load balancer.
-// Input {"InstanceId", "LoadBalancerName", "Members": [{"InstanceId"}]};
-// output {"LoadBalancerName", "Deregistered"}.
+// classicScanStart is where the classic load balancer scan keeps the
+// balancers it left, page by page; it starts empty in the instance's state
+// (Read The Instance), so the scan needs no state of its own to start.
+var classicScanStart = map[string]interface{}{"ClassicScan": map[string]interface{}{"Pages": []interface{}{}}}
+
+// deregisterFromClassicLoadBalancer takes the instance out of one classic
+// load balancer that lists it. Input {"InstanceId", "LoadBalancerName"};
+// output {"LoadBalancerName", "Deregistered": true} once a read shows it gone.
 func (b *builder) deregisterFromClassicLoadBalancer() sfn.IChainable {
 	failed := b.stepFailed("Deregister From Classic Load Balancer")
 	done := b.pass("Deregistered From Classic Load Balancer", map[string]interface{}{
 		"LoadBalancerName.$": "$.LoadBalancerName",
 		"Deregistered":       true,
 	}, "")
-	member := b.pass("Check Classic Membership", map[string]interface{}{
-		"Member.$": "States.ArrayContains($.Members[*].InstanceId, $.InstanceId)",
-	}, "$.Membership")
 	confirm := b.call(sdkCall{
 		name:           "Confirm Classic Deregistration",
 		service:        "elasticloadbalancing",
@@ -116,16 +134,9 @@ func (b *builder) deregisterFromClassicLoadBalancer() sfn.IChainable {
 	still := b.pass("Check Classic Membership After", map[string]interface{}{
 		"Member.$": "States.ArrayContains($.ClassicCheck.Members[*].InstanceId, $.InstanceId)",
 	}, "$.Membership")
-	notMember := b.pass("Not In This Classic Load Balancer", map[string]interface{}{
-		"LoadBalancerName.$": "$.LoadBalancerName",
-		"Deregistered":       false,
-	}, "")
 	verified := b.choice("Has It Left The Classic Load Balancer?").
 		When(sfn.Condition_BooleanEquals(jsii.String("$.Membership.Member"), jsii.Bool(false)), done, nil).
 		Otherwise(b.notVerified("Classic Deregistration Not Verified", "Containment.ClassicLoadBalancerNotLeft",
 			"the instance is still registered with classic load balancer {}", "$.LoadBalancerName"))
-	return member.Next(b.choice("Is It Behind This Classic Load Balancer?").
-		When(sfn.Condition_BooleanEquals(jsii.String("$.Membership.Member"), jsii.Bool(true)),
-			deregister.Next(confirm).Next(still).Next(verified), nil).
-		Otherwise(notMember))
+	return deregister.Next(confirm).Next(still).Next(verified)
 }

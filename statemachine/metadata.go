@@ -23,6 +23,11 @@ func (b *builder) readInstance(onFailure, next sfn.IChainable) sfn.IChainable {
 	for _, f := range instanceInputFields {
 		state[f+".$"] = "$[0]." + f
 	}
+	for _, start := range []map[string]interface{}{targetGroupScanStart, classicScanStart} {
+		for k, v := range start {
+			state[k] = v
+		}
+	}
 	for i, p := range protections() {
 		field := strings.TrimPrefix(p.statePath, "$.")
 		state[field] = map[string]interface{}{"Before.$": fmt.Sprintf("$[%d].%s.Before", i+2, field)}

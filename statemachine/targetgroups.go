@@ -58,7 +58,6 @@ func (b *builder) deregisterFromTargetGroups() sfn.IChainable {
 			onFailure:      failed,
 		})
 	}
-	start := b.pass("Start Target Group Scan", map[string]interface{}{"Pages": []interface{}{}}, "$.TargetGroupScan")
 	first := list("List Target Groups", map[string]interface{}{})
 	next := list("List More Target Groups", map[string]interface{}{"Marker.$": "$.TargetGroupPage.NextMarkers[0]"})
 
@@ -112,8 +111,13 @@ func (b *builder) deregisterFromTargetGroups() sfn.IChainable {
 		When(sfn.Condition_IsPresent(jsii.String("$.TargetGroupPage.NextMarkers[0]")), next, nil).
 		Otherwise(b.succeed("Target Groups Checked"))
 	next.Next(each)
-	return start.Next(first).Next(each).Next(leave).Next(record).Next(more)
+	return first.Next(each).Next(leave).Next(record).Next(more)
 }
+
+// targetGroupScanStart is where the target group scan keeps the groups it
+// left, page by page; it starts empty in the instance's state (Read The
+// Instance), so the scan needs no state of its own to start.
+var targetGroupScanStart = map[string]interface{}{"TargetGroupScan": map[string]interface{}{"Pages": []interface{}{}}}
 
 // deregisterFromTargetGroup takes the instance out of one target group that
 // lists it. Input: {"InstanceId", "TargetGroupArn"}; output:
