@@ -37,11 +37,11 @@ type Settings struct {
 }
 
 // MaxInstancesPerExecution bounds one execution. Each instance is contained
-// in its own child execution, whose history (about 700 events, plus about
-// 10 per target group and classic load balancer in the region) and state
-// are its own; the fleet execution keeps about 9 history events and about
-// 150 bytes of state per instance, so 1,000 instances stay far below the
-// 25,000-event and 256 KiB limits of an execution.
+// in its own child execution, whose history (about 530 events, plus about 7
+// per target group and classic load balancer in the region) and state are
+// its own; the fleet execution keeps about 18 history events and about 60
+// bytes of state per contained instance, so 1,000 instances stay below the
+// 25,000-event and 256 KiB limits of an execution (Documentation/performance.md).
 const MaxInstancesPerExecution = 1000
 
 // DefaultSettings are the settings of a default deployment.
