@@ -118,7 +118,7 @@ type vpcGroup struct {
 // traffic out to 0.0.0.0/0 (EC2 User Guide, "Default security groups and
 // custom security groups": a new group "has an outbound rule that allows all
 // outbound traffic").
-var defaultEgress = map[string]interface{}{"IpProtocol": "-1", "IpRanges": []interface{}{map[string]interface{}{"CidrIp": "0.0.0.0/0"}}}
+var defaultEgress = allTrafficPermission("IPv4")
 
 // vpcGroupStates are the states shared by the preparation of every
 // per-VPC group: find it, create it, report it ready, and fail.

@@ -1832,48 +1832,17 @@ func readThenChangeSteps() []readThenChange {
 // instance contained: the state it wanted is there. It uses the global fault
 // layer and time scale, so it does not run in parallel.
 func TestChangeBetweenReadAndChange(t *testing.T) {
-	ctx := context.Background()
-	zero, one := 0.0, 1.0
-	t.Cleanup(func() {
-		_ = emu.SetFaults(ctx, nil)
-		_ = emu.Configure(ctx, emulator.Config{TimeScale: &zero})
-	})
 	for _, step := range readThenChangeSteps() {
 		t.Run(step.name, func(t *testing.T) {
 			inst := build(t, step.spec)
 			defer retireLoadBalancers(t, inst)
 			before := desired(t, inst)
-			if err := emu.SetFaults(ctx, []emulator.FaultRule{throttleRule(step.hold, permanentCount)}); err != nil {
-				t.Fatal(err)
-			}
-			// Back-off really sleeps while the call is held, so the
-			// execution cannot use up its retries before the test acts.
-			if err := emu.Configure(ctx, emulator.Config{TimeScale: &one}); err != nil {
-				t.Fatal(err)
-			}
-			arn, err := emu.StartExecution(ctx, machineARN, input(emu.Region(), inst.ID))
-			if err != nil {
-				t.Fatal(err)
-			}
-			waitForAttempt(t, arn, step.resource, step.param, step.value)
-			step.change(t, inst)
 			var answer []emulator.FaultRule
 			if step.answer != nil {
 				answer = step.answer(inst)
 			}
-			if err := emu.SetFaults(ctx, answer); err != nil {
-				t.Fatal(err)
-			}
-			if err := emu.Configure(ctx, emulator.Config{TimeScale: &zero}); err != nil {
-				t.Fatal(err)
-			}
-			ex, err := emu.WaitExecution(ctx, arn, executionTimeout)
-			if clearErr := emu.SetFaults(ctx, nil); clearErr != nil {
-				t.Fatal(clearErr)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			ex := runWithCallHeld(t, inst, step.hold, step.resource, step.param, step.value,
+				func() { step.change(t, inst) }, answer)
 			assertEvidenceKept(t, ex, history(t, ex), inst)
 			if ex.Status != "SUCCEEDED" {
 				t.Fatalf("the state the execution wanted was already there, yet it ended %s: %s: %s", ex.Status, ex.Error, ex.Cause)
@@ -1881,6 +1850,50 @@ func TestChangeBetweenReadAndChange(t *testing.T) {
 			assertContained(t, inst, mustSucceed(t, ex), ex, before)
 		})
 	}
+}
+
+// runWithCallHeld starts an execution on inst with every call of hold held
+// back (throttled, with real back-off, so the execution cannot use up its
+// retries before the test acts) until the execution has tried resource once
+// (with param equal to value, if param is set). It then runs act, answers
+// later calls with answer (none: they go through) and waits for the end.
+// It uses the global fault layer and time scale: callers do not run in
+// parallel.
+func runWithCallHeld(t *testing.T, inst *scene.Instance, hold matrixAPI, resource, param, value string,
+	act func(), answer []emulator.FaultRule) *emulator.Execution {
+	t.Helper()
+	ctx := context.Background()
+	zero, one := 0.0, 1.0
+	t.Cleanup(func() {
+		_ = emu.SetFaults(ctx, nil)
+		_ = emu.Configure(ctx, emulator.Config{TimeScale: &zero})
+	})
+	if err := emu.SetFaults(ctx, []emulator.FaultRule{throttleRule(hold, permanentCount)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.Configure(ctx, emulator.Config{TimeScale: &one}); err != nil {
+		t.Fatal(err)
+	}
+	arn, err := emu.StartExecution(ctx, machineARN, input(emu.Region(), inst.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitForAttempt(t, arn, resource, param, value)
+	act()
+	if err := emu.SetFaults(ctx, answer); err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.Configure(ctx, emulator.Config{TimeScale: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := emu.WaitExecution(ctx, arn, executionTimeout)
+	if clearErr := emu.SetFaults(ctx, nil); clearErr != nil {
+		t.Fatal(clearErr)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ex
 }
 
 // waitForAttempt waits until the execution's history shows a failed
@@ -1932,11 +1945,6 @@ func waitForAttempt(t *testing.T, arn, resource, param, value string) {
 // does not run in parallel.
 func TestTargetGroupDeletedDuringTheScan(t *testing.T) {
 	ctx := context.Background()
-	zero, one := 0.0, 1.0
-	t.Cleanup(func() {
-		_ = emu.SetFaults(ctx, nil)
-		_ = emu.Configure(ctx, emulator.Config{TimeScale: &zero})
-	})
 	inst := build(t, scene.CompromisedWebServer())
 	defer retireLoadBalancers(t, inst)
 	before := desired(t, inst)
@@ -1947,31 +1955,13 @@ func TestTargetGroupDeletedDuringTheScan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	group := filler.TargetGroups[0].TargetGroupArn
 	hold := matrixAPI{Service: "elasticloadbalancing", Action: "DescribeTargetHealth"}
-	if err := emu.SetFaults(ctx, []emulator.FaultRule{throttleRule(hold, permanentCount)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := emu.Configure(ctx, emulator.Config{TimeScale: &one}); err != nil {
-		t.Fatal(err)
-	}
-	arn, err := emu.StartExecution(ctx, machineARN, input(emu.Region(), inst.ID))
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitForAttempt(t, arn, "describeTargetHealth", "TargetGroupArn", aws.ToString(filler.TargetGroups[0].TargetGroupArn))
-	if _, err := scenes.ELBv2.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: filler.TargetGroups[0].TargetGroupArn}); err != nil {
-		t.Fatal(err)
-	}
-	if err := emu.SetFaults(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := emu.Configure(ctx, emulator.Config{TimeScale: &zero}); err != nil {
-		t.Fatal(err)
-	}
-	ex, err := emu.WaitExecution(ctx, arn, executionTimeout)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ex := runWithCallHeld(t, inst, hold, "describeTargetHealth", "TargetGroupArn", aws.ToString(group), func() {
+		if _, err := scenes.ELBv2.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: group}); err != nil {
+			t.Fatal(err)
+		}
+	}, nil)
 	if ex.Status != "SUCCEEDED" {
 		t.Fatalf("a target group the instance was not in was deleted during the scan, and the execution ended %s: %s: %s", ex.Status, ex.Error, ex.Cause)
 	}
