@@ -147,9 +147,8 @@ type matrixAPI struct {
 	// under, as in "<Step> failed for instance i-...".
 	Steps []string
 	// BeforeContainment is set when one of those tasks runs before any
-	// instance is touched (finding the instances, preparing each VPC's
-	// groups), outside the per-instance Map, so that its failure ends the
-	// execution there.
+	// instance is touched (finding the instances), outside the per-instance
+	// executions, so that its failure ends the execution there.
 	BeforeContainment bool
 	// BestEffort is set when every task calling it is best effort (its
 	// Comment starts with statemachine.BestEffortComment): its failure is
@@ -302,14 +301,6 @@ func definitionAPIs(t *testing.T) []matrixAPI {
 		}
 		if !perInstance {
 			p.BeforeContainment = true
-			// A VPC's group preparation failing fails that VPC's
-			// instances, under one step.
-			for _, place := range outer {
-				if sel, ok := place.state["ItemSelector"].(map[string]interface{}); ok && sel["VpcId.$"] != nil &&
-					!slices.Contains(p.Steps, statemachine.VPCPreparationStep) {
-					p.Steps = append(p.Steps, statemachine.VPCPreparationStep)
-				}
-			}
 			return
 		}
 		// The step is named by the nearest failure state its catch-all
@@ -795,7 +786,7 @@ func runMatrixCase(t *testing.T, c matrixCase, sc caseScenes, bareCalls map[stri
 		if !api.BeforeContainment {
 			t.Errorf("the execution ended before Tally Outcomes, but no task calling %s runs before containment", api)
 		}
-		if !strings.Contains(ex.Cause, "Nothing was changed") && !strings.Contains(ex.Cause, "before any instance was changed") {
+		if !strings.Contains(ex.Cause, "Nothing was changed") {
 			t.Errorf("the cause does not say that nothing was changed: %s", ex.Cause)
 		}
 		for _, inst := range instances {
@@ -957,6 +948,24 @@ func createIsolationGroup(ctx context.Context, vpc string, withIngress bool) (st
 		return "", fmt.Errorf("add a rule to the isolation group %s: %w", id, err)
 	}
 	return id, nil
+}
+
+// createUntrackGroup creates the VPC's all-traffic group as the workflow's
+// create leaves it, with only the default IPv4 egress rule.
+func createUntrackGroup(ctx context.Context, vpc string) (string, error) {
+	out, err := scenes.EC2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
+		GroupName:   aws.String(statemachine.UntrackGroupName),
+		Description: aws.String(statemachine.UntrackGroupDescription),
+		VpcId:       aws.String(vpc),
+		TagSpecifications: []ec2types.TagSpecification{{
+			ResourceType: ec2types.ResourceTypeSecurityGroup,
+			Tags:         []ec2types.Tag{{Key: aws.String(statemachine.PurposeTagKey), Value: aws.String(statemachine.UntrackPurpose)}},
+		}},
+	})
+	if err != nil {
+		return "", fmt.Errorf("create the all-traffic group of %s: %w", vpc, err)
+	}
+	return aws.ToString(out.GroupId), nil
 }
 
 // retireLoadBalancers deletes a scene's load balancers and target groups
@@ -1734,6 +1743,9 @@ type readThenChange struct {
 	// answer, if set, is how AWS answers the held call once the change is
 	// made, where the emulator answers otherwise.
 	answer func(inst *scene.Instance) []emulator.FaultRule
+	// via, if set, is a state the execution must have entered: the one
+	// that takes AWS's refusal of the held call as the change already made.
+	via string
 }
 
 // readThenChangeSteps are the steps the workflow runs as a read followed by a
@@ -1746,11 +1758,51 @@ func readThenChangeSteps() []readThenChange {
 			spec: scene.InstanceSpec{Name: "race-group"},
 			hold: matrixAPI{Service: "ec2", Action: "CreateSecurityGroup"}, resource: "createSecurityGroup",
 			param: "GroupName", value: statemachine.IsolationGroupName,
+			via: "Already Done? Create Isolation Group",
 			change: func(t *testing.T, inst *scene.Instance) {
 				// The other execution has just created the group; it still
 				// has the allow-all egress rule every new group starts with.
 				if _, err := createIsolationGroup(ctx, inst.VPCID, false); err != nil {
 					t.Fatal(err)
+				}
+			},
+		},
+		{
+			name: "all-traffic group created by the other execution",
+			spec: scene.InstanceSpec{Name: "race-untrack"},
+			hold: matrixAPI{Service: "ec2", Action: "CreateSecurityGroup"}, resource: "createSecurityGroup",
+			param: "GroupName", value: statemachine.UntrackGroupName,
+			via: "Already Done? Create All-Traffic Group",
+			change: func(t *testing.T, inst *scene.Instance) {
+				// The other execution has just created the group: it has
+				// only the default IPv4 egress rule, none of its own yet.
+				if _, err := createUntrackGroup(ctx, inst.VPCID); err != nil {
+					t.Fatal(err)
+				}
+			},
+		},
+		{
+			name: "all-traffic group's inbound rules added by the other execution",
+			spec: scene.InstanceSpec{Name: "race-allow"},
+			hold: matrixAPI{Service: "ec2", Action: "AuthorizeSecurityGroupIngress"}, resource: "authorizeSecurityGroupIngress",
+			via: "Allow All Ingress On The New Group: Added By Another Execution",
+			change: func(t *testing.T, inst *scene.Instance) {
+				group, err := scenes.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
+					{Name: aws.String("vpc-id"), Values: []string{inst.VPCID}},
+					{Name: aws.String("group-name"), Values: []string{statemachine.UntrackGroupName}},
+				}})
+				if err != nil || len(group.SecurityGroups) != 1 {
+					t.Fatalf("want the all-traffic group the execution created in %s, found %v (%v)", inst.VPCID, group, err)
+				}
+				if _, err := scenes.EC2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
+					GroupId: group.SecurityGroups[0].GroupId,
+					IpPermissions: []ec2types.IpPermission{{
+						IpProtocol: aws.String("-1"),
+						IpRanges:   []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}},
+						Ipv6Ranges: []ec2types.Ipv6Range{{CidrIpv6: aws.String("::/0")}},
+					}},
+				}); err != nil {
+					t.Fatalf("allow all ingress: %v", err)
 				}
 			},
 		},
@@ -1843,7 +1895,13 @@ func TestChangeBetweenReadAndChange(t *testing.T) {
 			}
 			ex := runWithCallHeld(t, inst, step.hold, step.resource, step.param, step.value,
 				func() { step.change(t, inst) }, answer)
-			assertEvidenceKept(t, ex, history(t, ex), inst)
+			events := history(t, ex)
+			assertEvidenceKept(t, ex, events, inst)
+			if step.via != "" && !slices.ContainsFunc(events, func(e sfntypes.HistoryEvent) bool {
+				return e.StateEnteredEventDetails != nil && aws.ToString(e.StateEnteredEventDetails.Name) == step.via
+			}) {
+				t.Errorf("the execution never entered %q: the held call was not refused as already done", step.via)
+			}
 			if ex.Status != "SUCCEEDED" {
 				t.Fatalf("the state the execution wanted was already there, yet it ended %s: %s: %s", ex.Status, ex.Error, ex.Cause)
 			}
