@@ -97,6 +97,16 @@ func closesScope(t string) bool {
 	return false
 }
 
+// closesSameState reports whether e ends the same Parallel or Map state as
+// prev, an end event it follows: the …StateExited after that state's
+// …StateSucceeded (or Failed, Aborted), whose scope prev already closed. A
+// …StateExited names its state and never precedes an end of that state, so
+// an end event that follows another state's …StateExited (a branch whose last
+// state is a nested Parallel) closes its own scope.
+func closesSameState(prev *Event, e *Event) bool {
+	return closesScope(prev.Type) && !strings.HasSuffix(prev.Type, "Exited") && strings.HasSuffix(e.Type, "Exited")
+}
+
 // Call is one AWS call of an execution as its history shows it.
 type Call struct {
 	// State is the task state that made it.
@@ -197,9 +207,11 @@ func Analyze(events []Event) (*Causal, error) {
 				n.scope = e.Prev
 			}
 		}
-		if closesScope(e.Type) && e.Prev != 0 && !closesScope(byID[e.Prev].Type) {
+		if closesScope(e.Type) && e.Prev != 0 && !closesSameState(byID[e.Prev], e) {
 			// The scope this event closes: the one its predecessor ran in,
-			// or the predecessor itself when no branch or iteration ran.
+			// or the predecessor itself when no branch or iteration ran. A
+			// predecessor that closed a nested Parallel or Map (a branch
+			// ending in one) has already moved up to the scope it ran in.
 			s := n.scope
 			if opensScope(byID[e.Prev].Type) {
 				s = e.Prev

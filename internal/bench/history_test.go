@@ -112,6 +112,39 @@ func TestAnalyzeDepthThroughParallelAndMap(t *testing.T) {
 	}
 }
 
+// A branch whose last state is a nested Parallel: the outer Parallel's end
+// still waits for, and carries the safety changes of, every branch, as the
+// emulator writes it (the outer end follows the nested one's Exited).
+func TestAnalyzeJoinsABranchEndingInAParallel(t *testing.T) {
+	h, start := newHistory()
+	pe := h.add(start, Event{Type: "ParallelStateEntered", Name: "Secure"})
+	ps := h.add(pe, Event{Type: "ParallelStateStarted"})
+	keep := h.task(ps, "Keep Volumes", "ec2", "ModifyInstanceAttribute", `{"BlockDeviceMappings":[{"DeviceName":"/dev/xvda"}]}`)
+	keep = h.task(keep, "Confirm Volumes", "ec2", "DescribeInstances", `{}`)
+	_ = keep
+	find := h.task(ps, "Find Groups", "ec2", "DescribeSecurityGroups", `{}`)
+	ne := h.add(find, Event{Type: "ParallelStateEntered", Name: "Prepare Groups"})
+	ns := h.add(ne, Event{Type: "ParallelStateStarted"})
+	inner := h.task(ns, "Create Group", "ec2", "CreateSecurityGroup", `{}`)
+	h.add(inner, Event{Type: "ParallelStateSucceeded"})
+	nx := h.add(inner, Event{Type: "ParallelStateExited", Name: "Prepare Groups"})
+	h.add(nx, Event{Type: "ParallelStateSucceeded"})
+	px := h.add(nx, Event{Type: "ParallelStateExited", Name: "Secure"})
+	h.task(px, "Isolate", "ec2", "ModifyNetworkInterfaceAttribute", mnia("eni-a"))
+
+	c, err := Analyze(h.events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iso := c.Isolations(map[string]string{"eni-a": "i-1"})["i-1"]
+	if iso == nil || iso.Depth != 3 {
+		t.Fatalf("isolation = %+v, want depth 3 (find, create, isolate)", iso)
+	}
+	if !iso.SafetyBefore.Has(SafetyKeepVolumes) {
+		t.Errorf("safety before isolation = %v, want DeleteOnTermination off: its branch ended before Secure did", iso.SafetyBefore)
+	}
+}
+
 func TestIsolationsNeedEveryENIAndTakeTheLastModification(t *testing.T) {
 	h, start := newHistory()
 	// Two-phase isolation: eni-a moved twice, the second time deeper.
