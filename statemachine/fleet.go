@@ -69,7 +69,7 @@ func (b *builder) startInstanceExecution() sfn.IChainable {
 
 // instanceInputFields are the fields of an instance execution's input, each
 // taken from the same field of the fleet's Map item.
-var instanceInputFields = []string{"InstanceId", "Region", "IncidentId", "Options"}
+var instanceInputFields = []string{"InstanceId", "Region", "IncidentId", "UnpreparedVpcs", "Options"}
 
 // instanceInput is the input of an instance's execution.
 func instanceInput() map[string]interface{} {

@@ -147,6 +147,7 @@ func (b *builder) findInstances(next sfn.IChainable) sfn.IChainable {
 			"Found.$":        reservations + "[*].InstanceId",
 			"Terminated.$":   reservations + "[?(@.State.Name == 'terminated')].InstanceId",
 			"ShuttingDown.$": reservations + "[?(@.State.Name == 'shutting-down')].InstanceId",
+			"VpcIds.$":       reservations + "[*].VpcId",
 		},
 		resultPath: "$",
 		onFailure: sfn.NewFail(b.scope, jsii.String("Instance Batch Not Found"), &sfn.FailProps{
@@ -162,6 +163,7 @@ func (b *builder) findInstances(next sfn.IChainable) sfn.IChainable {
 			"Found.$":        "$[*].Found[*]",
 			"Terminated.$":   "$[*].Terminated[*]",
 			"ShuttingDown.$": "$[*].ShuttingDown[*]",
+			"VpcIds.$":       "States.ArrayUnique($[*].VpcIds[*])",
 		},
 		ResultPath: jsii.String("$.Lookup"),
 	})

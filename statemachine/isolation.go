@@ -53,108 +53,52 @@ func groupTags(name, purpose string) []interface{} {
 	}}
 }
 
-// VPCPreparationStep is the step a failure to prepare the instance's VPC's
-// containment groups is reported under.
+// VPCPreparationStep is the step a failure to prepare a VPC's groups is
+// reported under, for each instance of that VPC.
 const VPCPreparationStep = "Prepare VPC Containment Groups"
 
-// prepareGroups readies the instance's VPC's isolation group and all-traffic
-// group. It is a branch of Secure Instance, so it runs in each instance's
-// execution beside the safety steps: off the path to isolation when the
-// groups exist, and without a wait for the whole fleet when they do not.
-// One read finds both groups; if either is missing or wrong, both are
-// prepared in parallel from that read. Instances of one VPC may prepare its
-// groups at the same time: EC2 keeps group names unique in a VPC, so the
-// second create fails with InvalidGroup.Duplicate and that execution reads
-// the group instead, and a rule another execution added or removed first is
-// caught the same way (groupExists, ruleExists, ruleGone): neither a
-// duplicate group nor a failure. Input: the instance's state; output
-// {"VpcId", "IsolationGroupId", "UntrackGroupId"}, each group verified by a
-// read.
+// prepareGroups runs once per VPC before any instance is contained: it
+// readies the VPC's all-traffic group and its isolation group, in parallel.
+// Input {"VpcId"}; output {"VpcId", "Status": "READY", "UntrackGroupId",
+// "IsolationGroupId"}, or {"VpcId", "Status": "FAILED", "Error", "Cause"}:
+// one VPC's failure fails only its own instances (vpcNotPrepared), and the
+// instances of the other VPCs are still contained.
 func (b *builder) prepareGroups() sfn.IChainable {
-	both := sfn.NewParallel(b.scope, jsii.String(VPCPreparationStep), &sfn.ParallelProps{
-		Parameters: &map[string]interface{}{
-			"VpcId.$":      "$.Instance.VpcId",
-			"InstanceId.$": "$.InstanceId",
-			"Read.$":       "$.ContainmentGroups",
-		},
+	both := sfn.NewParallel(b.scope, jsii.String("Prepare VPC Groups"), &sfn.ParallelProps{
 		ResultSelector: &map[string]interface{}{
 			"VpcId.$":            "$[0].VpcId",
+			"Status":             "READY",
 			"IsolationGroupId.$": "$[0].GroupId",
 			"UntrackGroupId.$":   "$[1].GroupId",
 		},
 	})
-	both.Branch(b.prepareIsolationGroup(), b.prepareUntrackGroup())
-	// Each branch's failure already names the step, the instance and the
-	// VPC: it goes on as it is, to Secure Instance's catch.
-	both.AddCatch(sfn.NewFail(b.scope, jsii.String("VPC Containment Groups Not Ready"), &sfn.FailProps{
-		ErrorPath: jsii.String("$.Failure.Error"),
-		CausePath: jsii.String("$.Failure.Cause"),
-	}), &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
-	read := "$.ContainmentGroups."
-	ready := []sfn.Condition{
-		sfn.Condition_IsPresent(jsii.String(read + "Isolation.GroupIds[0]")),
-		sfn.Condition_IsNotPresent(jsii.String(read + "Isolation.Ingress[0]")),
-		sfn.Condition_IsNotPresent(jsii.String(read + "Isolation.Egress[0]")),
-		sfn.Condition_IsPresent(jsii.String(read + "Untrack.GroupIds[0]")),
-	}
-	for _, r := range allTrafficRules {
-		ready = append(ready, sfn.Condition_IsPresent(jsii.String(read+"Untrack."+r.key()+"[0]")))
-	}
-	return b.findContainmentGroups().Next(b.choice("Are The VPC Containment Groups Ready?").
-		When(sfn.Condition_And(ready...), b.pass("VPC Containment Groups Ready", map[string]interface{}{
-			"VpcId.$":            "$.Instance.VpcId",
-			"IsolationGroupId.$": read + "Isolation.GroupIds[0]",
-			"UntrackGroupId.$":   read + "Untrack.GroupIds[0]",
-		}, ""), nil).
-		Otherwise(both))
+	both.AddCatch(b.pass("VPC Groups Not Prepared", map[string]interface{}{
+		"VpcId.$": "$.VpcId",
+		"Status":  "FAILED",
+		"Error.$": "$.Failure.Error",
+		"Cause.$": "$.Failure.Cause",
+	}, ""), &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	return both.Branch(b.prepareIsolationGroup(), b.prepareUntrackGroup())
 }
 
-// findContainmentGroups reads the instance's VPC's isolation and all-traffic
-// groups in one call. Output, at $.ContainmentGroups: {"Isolation",
-// "Untrack"}, what isolationGroupSelector and untrackGroupSelector keep.
-func (b *builder) findContainmentGroups() sfn.TaskStateBase {
-	return b.call(sdkCall{
-		name:      "Find VPC Containment Groups",
-		service:   "ec2",
-		action:    "describeSecurityGroups",
-		iamAction: "ec2:DescribeSecurityGroups",
-		resources: []string{"*"},
-		params: map[string]interface{}{"Filters": []interface{}{
-			map[string]interface{}{"Name": "vpc-id", "Values.$": "States.Array($.Instance.VpcId)"},
-			map[string]interface{}{"Name": "group-name", "Values": []interface{}{IsolationGroupName, UntrackGroupName}},
-		}},
-		resultSelector: map[string]interface{}{
-			"Isolation": isolationGroupSelector,
-			"Untrack":   untrackGroupSelector(),
-		},
-		resultPath: "$.ContainmentGroups",
-		onFailure:  b.stepFailed(VPCPreparationStep),
-	})
+// vpcNotPrepared is the outcome of an instance whose VPC's groups could not
+// be prepared: it fails before anything on it is changed. Input: the
+// instance's state after collectMetadata, with $.UnpreparedVpcs.
+func (b *builder) vpcNotPrepared() sfn.Pass {
+	return b.pass("VPC Not Prepared", map[string]interface{}{
+		"InstanceId.$": "$.InstanceId",
+		"Outcome":      "FAILED",
+		"Error.$":      "$.UnpreparedVpcs[0].Error",
+		"Cause.$": "States.Format('" + VPCPreparationStep + " failed for instance {} in VPC {}, so nothing was changed on it: {}', " +
+			"$.InstanceId, $.Instance.VpcId, States.JsonToString($.UnpreparedVpcs[*].Cause))",
+	}, "")
 }
 
-// namedGroup is the JSONPath of the security group of that name in a
-// DescribeSecurityGroups result.
-func namedGroup(name string) string {
-	return "$.SecurityGroups[?(@.GroupName == '" + name + "')]"
-}
-
-// isolationGroupSelector keeps what the workflow checks of the isolation
-// group: its ID and its rules, none of which it may keep.
+// isolationGroupSelector keeps what the workflow checks of the group.
 var isolationGroupSelector = map[string]interface{}{
-	"GroupIds.$": namedGroup(IsolationGroupName) + ".GroupId",
-	"Ingress.$":  namedGroup(IsolationGroupName) + ".IpPermissions[*]",
-	"Egress.$":   namedGroup(IsolationGroupName) + ".IpPermissionsEgress[*]",
-}
-
-// untrackGroupSelector keeps what the workflow checks of the all-traffic
-// group: its ID and, for each of the four all-traffic rules, its CIDR if
-// the group has the rule.
-func untrackGroupSelector() map[string]interface{} {
-	selector := map[string]interface{}{"GroupIds.$": namedGroup(UntrackGroupName) + ".GroupId"}
-	for _, r := range allTrafficRules {
-		selector[r.key()+".$"] = r.selector()
-	}
-	return selector
+	"GroupIds.$": "$.SecurityGroups[*].GroupId",
+	"Ingress.$":  "$.SecurityGroups[*].IpPermissions[*]",
+	"Egress.$":   "$.SecurityGroups[*].IpPermissionsEgress[*]",
 }
 
 // vpcGroup is one of the per-VPC security groups the workflow maintains.
@@ -168,9 +112,6 @@ type vpcGroup struct {
 	// CreateSecurityGroup's result, so the rules can be set without a read
 	// in between (the read after them verifies).
 	selector, fresh map[string]interface{}
-	// read is the field of findContainmentGroups' read that holds what
-	// selector keeps of this group: "Isolation" or "Untrack".
-	read string
 }
 
 // defaultEgress is the one rule EC2 gives a new VPC security group: all
@@ -182,24 +123,20 @@ var defaultEgress = allTrafficPermission("IPv4")
 // vpcGroupStates are the states shared by the preparation of every
 // per-VPC group: find it, create it, report it ready, and fail.
 type vpcGroupStates struct {
-	// asRead starts the preparation from findContainmentGroups' read.
-	asRead       sfn.Pass
 	find, create sfn.TaskStateBase
 	ready        sfn.Pass
 	failed       sfn.Fail
 }
 
 // prepareVPCGroup builds the shared states of a per-VPC group.
-// Input {"VpcId", "InstanceId", "Read"}, Read being findContainmentGroups'
-// read; it starts at asRead, which puts the group's part of it at $.Group.
-// Each later read of the group goes to $.Group too, and so does what a
+// Input {"VpcId"}; the group's read goes to $.Group, and so does what a
 // successful create knows of the new group (g.fresh): the caller sends both
 // to the same check of the group's rules. Ready outputs {"VpcId", "GroupId"}.
 func (b *builder) prepareVPCGroup(g vpcGroup) vpcGroupStates {
 	var st vpcGroupStates
 	st.failed = sfn.NewFail(b.scope, jsii.String(g.label+" Preparation Failed"), &sfn.FailProps{
 		ErrorPath: jsii.String("$.Failure.Error"),
-		CausePath: jsii.String("States.Format('" + VPCPreparationStep + " failed for instance {}: preparing the " + g.what + " of its VPC {} failed: {}', $.InstanceId, $.VpcId, $.Failure.Cause)"),
+		CausePath: jsii.String("States.Format('Preparing the " + g.what + " of VPC {} failed, before any instance was changed: {}', $.VpcId, $.Failure.Cause)"),
 	})
 	st.find = b.call(sdkCall{
 		name:           "Find " + g.label,
@@ -211,10 +148,6 @@ func (b *builder) prepareVPCGroup(g vpcGroup) vpcGroupStates {
 		resultSelector: g.selector,
 		resultPath:     "$.Group",
 		onFailure:      st.failed,
-	})
-	st.asRead = sfn.NewPass(b.scope, jsii.String(g.label+" As Read"), &sfn.PassProps{
-		InputPath:  jsii.String("$.Read." + g.read),
-		ResultPath: jsii.String("$.Group"),
 	})
 	st.ready = b.pass(g.label+" Ready", map[string]interface{}{
 		"VpcId.$":   "$.VpcId",
@@ -241,23 +174,24 @@ func (b *builder) prepareVPCGroup(g vpcGroup) vpcGroupStates {
 	return st
 }
 
-// prepareIsolationGroup finds the VPC's isolation group or creates it, and
-// removes every rule from it, including the allow-all egress rule every new
-// group starts with (removed right after the create). It ends only when a
-// read shows the group with zero rules. Input {"VpcId", "InstanceId"}.
+// prepareIsolationGroup runs once per VPC before any instance is contained,
+// so iterations in one VPC never race to create the group. It finds the
+// VPC's isolation group or creates it, and removes every rule from it,
+// including the allow-all egress rule every new group starts with (removed
+// right after the create). It ends only when a read shows the group with zero
+// rules. Input: {"VpcId": ...}.
 func (b *builder) prepareIsolationGroup() sfn.IChainable {
 	st := b.prepareVPCGroup(vpcGroup{
 		label: "Isolation Group", what: "isolation security group",
 		name: IsolationGroupName, desc: IsolationGroupDescription, purpose: IsolationPurpose,
-		selector: isolationGroupSelector, read: "Isolation",
+		selector: isolationGroupSelector,
 		fresh: map[string]interface{}{
 			"GroupIds.$": "States.Array($.GroupId)",
 			"Ingress":    []interface{}{},
 			"Egress":     []interface{}{defaultEgress},
 		},
 	})
-	create, ready, failed := st.create, st.ready, st.failed
-	find := st.find
+	find, create, ready, failed := st.find, st.create, st.ready, st.failed
 	// EC2 authorizes tags given at creation as ec2:CreateTags on the new
 	// group; without this the create fails with UnauthorizedOperation.
 	b.access = append(b.access, Access{
@@ -288,8 +222,7 @@ func (b *builder) prepareIsolationGroup() sfn.IChainable {
 	}
 	state.Otherwise(ready)
 	create.Next(state)
-	find.Next(state)
-	return st.asRead.Next(state)
+	return find.Next(state)
 }
 
 // purposeCondition limits an IAM statement to groups the workflow created
@@ -317,9 +250,9 @@ func (r allTraffic) selector() string {
 		perms = "IpPermissionsEgress"
 	}
 	if r.family == "IPv6" {
-		return namedGroup(UntrackGroupName) + "." + perms + "[?(@.IpProtocol == '-1')].Ipv6Ranges[?(@.CidrIpv6 == '::/0')].CidrIpv6"
+		return "$.SecurityGroups[*]." + perms + "[?(@.IpProtocol == '-1')].Ipv6Ranges[?(@.CidrIpv6 == '::/0')].CidrIpv6"
 	}
-	return namedGroup(UntrackGroupName) + "." + perms + "[?(@.IpProtocol == '-1')].IpRanges[?(@.CidrIp == '0.0.0.0/0')].CidrIp"
+	return "$.SecurityGroups[*]." + perms + "[?(@.IpProtocol == '-1')].IpRanges[?(@.CidrIp == '0.0.0.0/0')].CidrIp"
 }
 
 // allTrafficPermission is the IpPermissions entry of all traffic to or from
@@ -348,14 +281,18 @@ var allTrafficRules = []allTraffic{{"Ingress", "IPv4"}, {"Ingress", "IPv6"}, {"E
 // direction in one call, ingress then egress, then one read. A group just
 // created goes straight to the additions, both directions at once
 // (allowAllOnNewGroup), so creating it costs 3 calls in sequence: create,
-// the rules, read. It ends only when a read shows all four. Input {"VpcId",
-// "InstanceId"}; output {"VpcId", "GroupId"}.
+// the rules, read. It ends only when a read shows all four. Input {"VpcId"};
+// output {"VpcId", "GroupId"}.
 func (b *builder) prepareUntrackGroup() sfn.IChainable {
+	selector := map[string]interface{}{"GroupIds.$": "$.SecurityGroups[*].GroupId"}
+	for _, r := range allTrafficRules {
+		selector[r.key()+".$"] = r.selector()
+	}
 	st := b.prepareVPCGroup(vpcGroup{
 		label: "All-Traffic Group", what: "all-traffic security group",
 		name: UntrackGroupName, desc: UntrackGroupDescription, purpose: UntrackPurpose,
-		selector: untrackGroupSelector(), read: "Untrack",
-		fresh: map[string]interface{}{"GroupIds.$": "States.Array($.GroupId)"},
+		selector: selector,
+		fresh:    map[string]interface{}{"GroupIds.$": "States.Array($.GroupId)"},
 	})
 	find, create, ready, failed := st.find, st.create, st.ready, st.failed
 	missing := func(r allTraffic) sfn.Condition {
@@ -398,8 +335,7 @@ func (b *builder) prepareUntrackGroup() sfn.IChainable {
 		When(sfn.Condition_And(complete...), ready, nil).
 		Otherwise(addDirection("Ingress", addDirection("Egress", find)))
 	create.Next(b.allowAllOnNewGroup(failed)).Next(find)
-	find.Next(state)
-	return st.asRead.Next(state)
+	return find.Next(state)
 }
 
 // allowAllOnNewGroup adds the rules a just-created all-traffic group lacks
@@ -426,8 +362,8 @@ func (b *builder) allowAllOnNewGroup(failed sfn.IChainable) sfn.IChainable {
 			alreadyDone: ruleExists,
 			verify:      b.succeed(name + ": Added By Another Execution"),
 			// A state in a branch cannot lead out of it: the failure ends
-			// the branch with AWS's error, and the Parallel's catch names
-			// the step.
+			// the branch with AWS's error, and the Parallel's catch sends
+			// it to failed, which names the step.
 			onFailure: sfn.NewFail(b.scope, jsii.String(name+" Failed"), &sfn.FailProps{
 				ErrorPath: jsii.String("$.Failure.Error"),
 				CausePath: jsii.String("$.Failure.Cause"),
@@ -448,10 +384,41 @@ const (
 	transitCheckSeconds = 2
 )
 
-// containmentGroupsPath is where the instance's state keeps its VPC's
-// containment groups, {"IsolationGroupId", "UntrackGroupId"}, from
-// prepareGroups, a branch of Secure Instance.
+// containmentGroupsPath is where the instance's state keeps the read of its
+// VPC's containment groups (findContainmentGroups, a branch of Secure
+// Instance).
 const containmentGroupsPath = "$.Secured.ContainmentGroups"
+
+// findContainmentGroups reads the instance's VPC's isolation and all-traffic
+// groups, prepared before the instance's execution started. It runs beside
+// the safety steps, so isolation can start as soon as they are done.
+// Output, at $.ContainmentGroups: the isolation group's ID and rules and
+// the all-traffic group's ID.
+func (b *builder) findContainmentGroups() sfn.IChainable {
+	failed := b.stepFailed("Find VPC Containment Groups")
+	groupOf := func(name, field string) string {
+		return "$.SecurityGroups[?(@.GroupName == '" + name + "')]." + field
+	}
+	return b.call(sdkCall{
+		name:      "Find VPC Containment Groups",
+		service:   "ec2",
+		action:    "describeSecurityGroups",
+		iamAction: "ec2:DescribeSecurityGroups",
+		resources: []string{"*"},
+		params: map[string]interface{}{"Filters": []interface{}{
+			map[string]interface{}{"Name": "vpc-id", "Values.$": "States.Array($.Instance.VpcId)"},
+			map[string]interface{}{"Name": "group-name", "Values": []interface{}{IsolationGroupName, UntrackGroupName}},
+		}},
+		resultSelector: map[string]interface{}{
+			"GroupIds.$":        groupOf(IsolationGroupName, "GroupId"),
+			"Ingress.$":         groupOf(IsolationGroupName, "IpPermissions[*]"),
+			"Egress.$":          groupOf(IsolationGroupName, "IpPermissionsEgress[*]"),
+			"UntrackGroupIds.$": groupOf(UntrackGroupName, "GroupId"),
+		},
+		resultPath: "$.ContainmentGroups",
+		onFailure:  failed,
+	})
+}
 
 // isolateNetwork moves every ENI of the instance to the isolation group of
 // its VPC in two verified phases, all ENIs at once in each. First each ENI
@@ -465,7 +432,7 @@ const containmentGroupsPath = "$.Secured.ContainmentGroups"
 func (b *builder) isolateNetwork() sfn.IChainable {
 	failed := b.stepFailed("Isolate Network")
 	const groups = containmentGroupsPath
-	isolationGroup, untrackGroup := groups+".IsolationGroupId", groups+".UntrackGroupId"
+	isolationGroup, untrackGroup := groups+".GroupIds[0]", groups+".UntrackGroupIds[0]"
 	move := func(name, groupPath string) sfn.TaskStateBase {
 		return b.call(sdkCall{
 			name:      name,
@@ -614,6 +581,15 @@ func (b *builder) isolateNetwork() sfn.IChainable {
 			"after the swap the ENIs carry security groups {}, expected only the isolation group {}",
 			"States.JsonToString($.NetworkCheck.DistinctGroups)", isolationGroup))
 	isolateAll.Next(confirm).Next(check)
-	// prepareGroups ended only when a read showed both groups ready.
-	return untrackAll.Next(untracked)
+	ready := b.choice("Are The VPC Containment Groups Ready?").
+		When(sfn.Condition_And(
+			sfn.Condition_IsPresent(jsii.String(untrackGroup)),
+			sfn.Condition_IsPresent(jsii.String(isolationGroup)),
+			sfn.Condition_IsNotPresent(jsii.String(groups+".Egress[0]")),
+			sfn.Condition_IsNotPresent(jsii.String(groups+".Ingress[0]")),
+		), untrackAll.Next(untracked), nil).
+		Otherwise(b.notVerified("Containment Groups Not Ready", "Containment.IsolationGroupNotReady",
+			"the isolation group {} of VPC {} is missing or has rules, or its all-traffic group {} is missing",
+			"States.JsonToString("+groups+".GroupIds)", "$.Instance.VpcId", "States.JsonToString("+groups+".UntrackGroupIds)"))
+	return ready
 }

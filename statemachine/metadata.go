@@ -82,16 +82,21 @@ func (b *builder) collectMetadata() sfn.IChainable {
 	return read
 }
 
-// keepFirstIncidentID lets an instance that already carries an incident ID
-// (a re-run) keep it, so its record and tags stay those of its first
-// containment.
-func (b *builder) keepFirstIncidentID(next sfn.IChainable) sfn.IChainable {
+// checkInstance sends an instance whose VPC's containment groups could not
+// be prepared to vpcFailed, unchanged. An instance that already carries an
+// incident ID (a re-run) keeps it, so its record and tags stay those of its
+// first containment.
+func (b *builder) checkInstance(vpcFailed, next sfn.IChainable) sfn.IChainable {
 	keep := sfn.NewPass(b.scope, jsii.String("Keep Its First Incident ID"), &sfn.PassProps{
 		InputPath:  jsii.String("$.Instance.IncidentIds[0]"),
 		ResultPath: jsii.String("$.IncidentId"),
 	})
 	keep.Next(next)
-	return b.choice("Is It Already Under Investigation?").
+	vpc := b.pass("Check Its VPC Is Prepared", map[string]interface{}{
+		"Unprepared.$": "States.ArrayContains($.UnpreparedVpcs[*].VpcId, $.Instance.VpcId)",
+	}, "$.VpcCheck")
+	return vpc.Next(b.choice("Is Its VPC Prepared, And Is It Already Under Investigation?").
+		When(sfn.Condition_BooleanEquals(jsii.String("$.VpcCheck.Unprepared"), jsii.Bool(true)), vpcFailed, nil).
 		When(sfn.Condition_IsPresent(jsii.String("$.Instance.IncidentIds[0]")), keep, nil).
-		Otherwise(next)
+		Otherwise(next))
 }

@@ -86,21 +86,32 @@ type Workflow struct {
 //
 //  1. validate the input and find every instance; nothing is touched if any
 //     ID is wrong, missing or terminated;
-//  2. per instance (a Map, MaxConcurrency at a time), in its own execution:
-//     a. read it: metadata (the pre-containment record), Auto Scaling
-//     group, the attribute values before the change;
+//  2. prepare each VPC's isolation group (no rules), once per VPC;
+//  3. per instance (a Map, MaxConcurrency at a time):
+//     a. collect its metadata (the pre-containment record);
 //     b. secure it, in parallel: tag, detach from its Auto Scaling group,
 //     termination and stop protection, shutdown behaviour, DeleteOnTermination
 //     off: nothing may get it terminated once it is isolated and looks
-//     unhealthy; beside them, its VPC's isolation and all-traffic groups
-//     are found or created;
-//     c. isolate it, in parallel: ENIs through the all-traffic group to the
-//     isolation group, instance profile detached, deregistered from load
-//     balancers;
+//     unhealthy;
+//     c. isolate it, in parallel: ENIs to the isolation group, instance
+//     profile detached, deregistered from target groups;
 //     d. preserve evidence: snapshot every volume;
-//  3. fail the execution if any instance failed, naming each and its step.
+//  4. fail the execution if any instance failed, naming each and its step.
 func New(scope constructs.Construct, id string, s Settings) *Workflow {
 	b := &builder{scope: constructs.NewConstruct(scope, jsii.String(id)), settings: s}
+
+	prepare := sfn.NewMap(b.scope, jsii.String("Prepare Each VPC"), &sfn.MapProps{
+		ItemsPath:    jsii.String("$.Lookup.VpcIds"),
+		ItemSelector: &map[string]interface{}{"VpcId.$": "$$.Map.Item.Value"},
+		ResultPath:   jsii.String("$.IsolationGroups"),
+	})
+	prepare.ItemProcessor(b.prepareGroups(), nil)
+	prepareFailed := sfn.NewFail(b.scope, jsii.String("VPC Groups Not Ready"), &sfn.FailProps{
+		ErrorPath: jsii.String("$.Failure.Error"),
+		CausePath: jsii.String("States.Format('Nothing was changed: preparing the containment groups of the VPCs failed, so none of the instances {} was contained: {}', " +
+			"States.JsonToString($.InstanceIds), $.Failure.Cause)"),
+	})
+	prepare.AddCatch(prepareFailed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
 
 	each := sfn.NewMap(b.scope, jsii.String("Contain Each Instance"), &sfn.MapProps{
 		ItemsPath:      jsii.String("$.InstanceIds"),
@@ -109,6 +120,8 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 			"InstanceId.$": "$$.Map.Item.Value",
 			"Region.$":     "$.Region",
 			"IncidentId.$": "$.IncidentId",
+			// The VPCs whose groups could not be prepared, with the cause.
+			"UnpreparedVpcs.$": "$.IsolationGroups[?(@.Status == 'FAILED')]",
 			"Options": map[string]interface{}{
 				"RevokeCredentials":      s.RevokeCredentials,
 				"DisassociateElasticIps": s.DisassociateElasticIPs,
@@ -148,7 +161,7 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 			OutputPath: jsii.String("$"),
 		}))
 
-	definition := b.validateInput(b.findInstances(each.Next(tally).Next(outcome)))
+	definition := b.validateInput(b.findInstances(prepare.Next(each).Next(tally).Next(outcome)))
 	return &Workflow{
 		Definition: definition,
 		Instance:   instance,
@@ -209,7 +222,7 @@ func (b *builder) containInstance() sfn.IChainable {
 				"Before.$": "$[4].ShutdownBehaviour.Before.Value",
 				"After.$":  "$[4].ShutdownBehaviour.After.Value",
 			},
-			"ContainmentGroups.$": "$[6]",
+			"ContainmentGroups.$": "$[6].ContainmentGroups",
 		},
 		ResultPath: jsii.String("$.Secured"),
 	})
@@ -217,12 +230,12 @@ func (b *builder) containInstance() sfn.IChainable {
 	for _, p := range protections() {
 		secure.Branch(b.protect(p))
 	}
-	secure.Branch(b.keepVolumes(), b.prepareGroups())
+	secure.Branch(b.keepVolumes(), b.findContainmentGroups())
 	catch(secure)
 
 	isolate := sfn.NewParallel(b.scope, jsii.String("Isolate Instance"), &sfn.ParallelProps{
 		ResultSelector: &map[string]interface{}{
-			"IsolationGroupId.$":        "$[0].Secured.ContainmentGroups.IsolationGroupId",
+			"IsolationGroupId.$":        "$[0].Secured.ContainmentGroups.GroupIds[0]",
 			"NetworkInterfaces.$":       "$[0].Interfaces.All",
 			"InstanceProfileArns.$":     "$[1].Profile.Arns",
 			"DenyPolicies.$":            "$[1]..Revocation.Policy",
@@ -329,8 +342,9 @@ func (b *builder) containInstance() sfn.IChainable {
 		ErrorPath: jsii.String("$.Error"),
 		CausePath: jsii.String("$.Cause"),
 	})
-	for _, p := range []sfn.Pass{recordFailure, readFailed, summaryFailed, recordFailed} {
+	vpcFailed := b.vpcNotPrepared()
+	for _, p := range []sfn.Pass{recordFailure, readFailed, summaryFailed, recordFailed, vpcFailed} {
 		p.Next(notContained)
 	}
-	return b.readInstance(readFailed, b.keepFirstIncidentID(secure))
+	return b.readInstance(readFailed, b.checkInstance(vpcFailed, secure))
 }
