@@ -1050,7 +1050,15 @@ func (b *Builder) classicLoadBalancer(ctx context.Context, inst *Instance, vpc *
 			{Key: aws.String(TagScene), Value: aws.String(sfx)},
 		},
 	}); err != nil {
-		return fmt.Errorf("create classic load balancer %q: %w", name, err)
+		// The name carries this scene's random suffix, so a duplicate is
+		// this create's own earlier attempt: the SDK retries a request
+		// whose answer it did not get (an emulator slow under load), and
+		// the first attempt may have created the balancer. The read below
+		// verifies it serves the instance.
+		var apiErr smithy.APIError
+		if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "DuplicateLoadBalancerName" {
+			return fmt.Errorf("create classic load balancer %q: %w", name, err)
+		}
 	}
 	if _, err := b.ELB.RegisterInstancesWithLoadBalancer(ctx, &elb.RegisterInstancesWithLoadBalancerInput{
 		LoadBalancerName: aws.String(name),
