@@ -302,21 +302,7 @@ func (b *builder) prepareUntrackGroup() sfn.IChainable {
 	addDirection := func(direction string, then sfn.IChainable) sfn.IChainable {
 		v4, v6 := allTraffic{direction, "IPv4"}, allTraffic{direction, "IPv6"}
 		add := func(name string, families ...string) sfn.TaskStateBase {
-			task := b.call(sdkCall{
-				name:       name,
-				service:    "ec2",
-				action:     "authorizeSecurityGroup" + direction,
-				iamAction:  "ec2:AuthorizeSecurityGroup" + direction,
-				resources:  []string{arn("ec2", "security-group/*")},
-				conditions: purposeCondition(UntrackPurpose),
-				params: map[string]interface{}{
-					"GroupId.$":     "$.Group.GroupIds[0]",
-					"IpPermissions": []interface{}{allTrafficPermission(families...)},
-				},
-				alreadyDone: ruleExists,
-				verify:      find,
-				onFailure:   failed,
-			})
+			task := b.allowAllTraffic(name, direction, families, find, failed)
 			task.Next(then)
 			return task
 		}
@@ -338,6 +324,28 @@ func (b *builder) prepareUntrackGroup() sfn.IChainable {
 	return find.Next(state)
 }
 
+// allowAllTraffic is the call that adds the all-traffic rules of one
+// direction, for the given families, to the group at $.Group. A rule
+// another execution added first (ruleExists) goes to verify; any other
+// failure to onFailure.
+func (b *builder) allowAllTraffic(name, direction string, families []string, verify, onFailure sfn.IChainable) sfn.TaskStateBase {
+	return b.call(sdkCall{
+		name:       name,
+		service:    "ec2",
+		action:     "authorizeSecurityGroup" + direction,
+		iamAction:  "ec2:AuthorizeSecurityGroup" + direction,
+		resources:  []string{arn("ec2", "security-group/*")},
+		conditions: purposeCondition(UntrackPurpose),
+		params: map[string]interface{}{
+			"GroupId.$":     "$.Group.GroupIds[0]",
+			"IpPermissions": []interface{}{allTrafficPermission(families...)},
+		},
+		alreadyDone: ruleExists,
+		verify:      verify,
+		onFailure:   onFailure,
+	})
+}
+
 // allowAllOnNewGroup adds the rules a just-created all-traffic group lacks
 // (it has only the default IPv4 egress rule): all ingress, IPv4 and IPv6, in
 // one call, and IPv6 egress in another, both at once. A rule another
@@ -348,27 +356,15 @@ func (b *builder) allowAllOnNewGroup(failed sfn.IChainable) sfn.IChainable {
 		ResultPath: sfn.JsonPath_DISCARD(),
 	})
 	add := func(name, direction string, families ...string) sfn.IChainable {
-		return b.call(sdkCall{
-			name:       name,
-			service:    "ec2",
-			action:     "authorizeSecurityGroup" + direction,
-			iamAction:  "ec2:AuthorizeSecurityGroup" + direction,
-			resources:  []string{arn("ec2", "security-group/*")},
-			conditions: purposeCondition(UntrackPurpose),
-			params: map[string]interface{}{
-				"GroupId.$":     "$.Group.GroupIds[0]",
-				"IpPermissions": []interface{}{allTrafficPermission(families...)},
-			},
-			alreadyDone: ruleExists,
-			verify:      b.succeed(name + ": Added By Another Execution"),
-			// A state in a branch cannot lead out of it: the failure ends
-			// the branch with AWS's error, and the Parallel's catch sends
-			// it to failed, which names the step.
-			onFailure: sfn.NewFail(b.scope, jsii.String(name+" Failed"), &sfn.FailProps{
+		// A state in a branch cannot lead out of it: the failure ends the
+		// branch with AWS's error, and the Parallel's catch sends it to
+		// failed, which names the step.
+		return b.allowAllTraffic(name, direction, families,
+			b.succeed(name+": Added By Another Execution"),
+			sfn.NewFail(b.scope, jsii.String(name+" Failed"), &sfn.FailProps{
 				ErrorPath: jsii.String("$.Failure.Error"),
 				CausePath: jsii.String("$.Failure.Cause"),
-			}),
-		})
+			}))
 	}
 	rules.Branch(add("Allow All Ingress On The New Group", "Ingress", "IPv4", "IPv6"),
 		add("Allow All IPv6 Egress On The New Group", "Egress", "IPv6"))

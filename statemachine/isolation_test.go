@@ -228,19 +228,10 @@ func TestCompletesExistingContainmentGroups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	created, err := scenes.EC2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
-		GroupName:   aws.String(statemachine.UntrackGroupName),
-		Description: aws.String(statemachine.UntrackGroupDescription),
-		VpcId:       aws.String(inst.VPCID),
-		TagSpecifications: []ec2types.TagSpecification{{
-			ResourceType: ec2types.ResourceTypeSecurityGroup,
-			Tags:         []ec2types.Tag{{Key: aws.String(statemachine.PurposeTagKey), Value: aws.String(statemachine.UntrackPurpose)}},
-		}},
-	})
+	untrack, err := createUntrackGroup(ctx, inst.VPCID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	untrack := aws.ToString(created.GroupId)
 	v4 := []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}
 	v6 := []ec2types.Ipv6Range{{CidrIpv6: aws.String("::/0")}}
 	steps := []error{}

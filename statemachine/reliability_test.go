@@ -931,21 +931,9 @@ func talliedIfAny(t *testing.T, ex *emulator.Execution, events []sfntypes.Histor
 // new group starts with. withIngress adds an inbound SSH rule, as if someone
 // had added one by hand.
 func createIsolationGroup(ctx context.Context, vpc string, withIngress bool) (string, error) {
-	out, err := scenes.EC2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
-		GroupName:   aws.String(statemachine.IsolationGroupName),
-		Description: aws.String(statemachine.IsolationGroupDescription),
-		VpcId:       aws.String(vpc),
-		TagSpecifications: []ec2types.TagSpecification{{
-			ResourceType: ec2types.ResourceTypeSecurityGroup,
-			Tags:         []ec2types.Tag{{Key: aws.String(statemachine.PurposeTagKey), Value: aws.String(statemachine.IsolationPurpose)}},
-		}},
-	})
-	if err != nil {
-		return "", fmt.Errorf("create the isolation group of %s: %w", vpc, err)
-	}
-	id := aws.ToString(out.GroupId)
-	if !withIngress {
-		return id, nil
+	id, err := createContainmentGroup(ctx, vpc, statemachine.IsolationGroupName, statemachine.IsolationGroupDescription, statemachine.IsolationPurpose)
+	if err != nil || !withIngress {
+		return id, err
 	}
 	if _, err := scenes.EC2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
 		GroupId: aws.String(id),
@@ -962,17 +950,24 @@ func createIsolationGroup(ctx context.Context, vpc string, withIngress bool) (st
 // createUntrackGroup creates the VPC's all-traffic group as the workflow's
 // create leaves it, with only the default IPv4 egress rule.
 func createUntrackGroup(ctx context.Context, vpc string) (string, error) {
+	return createContainmentGroup(ctx, vpc, statemachine.UntrackGroupName, statemachine.UntrackGroupDescription, statemachine.UntrackPurpose)
+}
+
+// createContainmentGroup creates a VPC security group with the name,
+// description and purpose tag the workflow gives its own, as another
+// execution would; EC2 gives it the default allow-all outbound rule.
+func createContainmentGroup(ctx context.Context, vpc, name, desc, purpose string) (string, error) {
 	out, err := scenes.EC2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
-		GroupName:   aws.String(statemachine.UntrackGroupName),
-		Description: aws.String(statemachine.UntrackGroupDescription),
+		GroupName:   aws.String(name),
+		Description: aws.String(desc),
 		VpcId:       aws.String(vpc),
 		TagSpecifications: []ec2types.TagSpecification{{
 			ResourceType: ec2types.ResourceTypeSecurityGroup,
-			Tags:         []ec2types.Tag{{Key: aws.String(statemachine.PurposeTagKey), Value: aws.String(statemachine.UntrackPurpose)}},
+			Tags:         []ec2types.Tag{{Key: aws.String(statemachine.PurposeTagKey), Value: aws.String(purpose)}},
 		}},
 	})
 	if err != nil {
-		return "", fmt.Errorf("create the all-traffic group of %s: %w", vpc, err)
+		return "", fmt.Errorf("create security group %s in %s: %w", name, vpc, err)
 	}
 	return aws.ToString(out.GroupId), nil
 }
