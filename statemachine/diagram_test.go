@@ -69,7 +69,7 @@ func TestDiagramDrawsEveryState(t *testing.T) {
 			t.Errorf("state %q has a Catch but no edge leaves it", name)
 		}
 	})
-	for _, kind := range []string{"Map: for each item", "Parallel: 6 branches", "Own execution of the instance state machine"} {
+	for _, kind := range []string{"Map: for each item", "Parallel: 7 branches", "Own execution of the instance state machine"} {
 		if !strings.Contains(dot, kind) {
 			t.Errorf("the diagram has no cluster labelled %q", kind)
 		}

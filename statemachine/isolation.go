@@ -416,6 +416,10 @@ func (b *builder) findContainmentGroups() sfn.IChainable {
 	})
 }
 
+// networkIsolationStep is the step network isolation's failures are
+// reported under.
+const networkIsolationStep = "Isolate Network"
+
 // isolateNetwork moves every ENI of the instance to the isolation group of
 // its VPC in two verified phases, all ENIs at once in each. First each ENI
 // gets the all-traffic group alone: EC2 stops tracking TCP and UDP flows that
@@ -426,7 +430,7 @@ func (b *builder) findContainmentGroups() sfn.IChainable {
 // confirms every ENI attached to the instance carries exactly the isolation
 // group. Each ENI's previous groups are kept.
 func (b *builder) isolateNetwork() sfn.IChainable {
-	failed := b.stepFailed("Isolate Network")
+	failed := b.stepFailed(networkIsolationStep)
 	const groups = containmentGroupsPath
 	isolationGroup, untrackGroup := groups+".GroupIds[0]", groups+".UntrackGroupIds[0]"
 	move := func(name, groupPath string) sfn.TaskStateBase {
@@ -577,15 +581,94 @@ func (b *builder) isolateNetwork() sfn.IChainable {
 			"after the swap the ENIs carry security groups {}, expected only the isolation group {}",
 			"States.JsonToString($.NetworkCheck.DistinctGroups)", isolationGroup))
 	isolateAll.Next(confirm).Next(check)
+	// From the first untracking move to the last check, the ENIs may carry
+	// the all-traffic group, which allows all traffic in and out. So the
+	// moves run in one branch, and any failure in it, wherever it happens
+	// (a move or a read refused, a check that does not hold), moves every
+	// ENI straight to the isolation group before the step fails: an
+	// execution may fail to untrack, never leave an ENI open.
+	moves := sfn.NewParallel(b.scope, jsii.String("Move ENIs Through The All-Traffic Group"), &sfn.ParallelProps{
+		OutputPath: jsii.String("$[0]"),
+	})
+	moves.Branch(untrackAll.Next(untracked))
+	moves.AddCatch(b.isolateAnyway(isolationGroup, untrackGroup), &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
 	ready := b.choice("Are The VPC Containment Groups Ready?").
 		When(sfn.Condition_And(
 			sfn.Condition_IsPresent(jsii.String(untrackGroup)),
 			sfn.Condition_IsPresent(jsii.String(isolationGroup)),
 			sfn.Condition_IsNotPresent(jsii.String(groups+".Egress[0]")),
 			sfn.Condition_IsNotPresent(jsii.String(groups+".Ingress[0]")),
-		), untrackAll.Next(untracked), nil).
+		), moves, nil).
 		Otherwise(b.notVerified("Containment Groups Not Ready", "Containment.IsolationGroupNotReady",
 			"the isolation group {} of VPC {} is missing or has rules, or its all-traffic group {} is missing",
 			"States.JsonToString("+groups+".GroupIds)", "$.Instance.VpcId", "States.JsonToString("+groups+".UntrackGroupIds)"))
 	return ready
+}
+
+// isolateAnyway is where network isolation goes when it fails after it may
+// have moved an ENI to the all-traffic group (input: the instance's state,
+// the failure at $.Failure). Every ENI of the instance is moved straight to
+// the isolation group at isolationGroup, all at once, each move retried on
+// its own; then the step fails with the original error and cause, saying
+// whether every ENI was moved. A responder reads either that the instance is
+// isolated (its connections perhaps not cut) or which ENIs to move by hand.
+func (b *builder) isolateAnyway(isolationGroup, untrackGroup string) sfn.IChainable {
+	anyway := sfn.NewMap(b.scope, jsii.String("Isolate Every ENI Anyway"), &sfn.MapProps{
+		ItemsPath: jsii.String("$.Instance.NetworkInterfaces"),
+		ItemSelector: &map[string]interface{}{
+			"InstanceId.$":         "$.InstanceId",
+			"NetworkInterfaceId.$": "$$.Map.Item.Value.NetworkInterfaceId",
+			"IsolationGroupId.$":   isolationGroup,
+		},
+		ResultSelector: &map[string]interface{}{
+			"NotMoved.$": "$[?(@.Moved == false)].NetworkInterfaceId",
+		},
+		ResultPath: jsii.String("$.Fallback"),
+	})
+	outcome := func(name string, moved bool) sfn.Pass {
+		params := map[string]interface{}{"NetworkInterfaceId.$": "$.NetworkInterfaceId", "Moved": moved}
+		if !moved {
+			params["Error.$"] = "$.Failure.Error"
+			params["Cause.$"] = "States.Format('" + networkIsolationStep + " failed for instance {}: moving ENI {} straight to the isolation group failed too: {}', " +
+				"$.InstanceId, $.NetworkInterfaceId, $.Failure.Cause)"
+		}
+		return b.pass(name, params, "")
+	}
+	move := b.call(sdkCall{
+		name:      "Isolate ENI Without Untracking",
+		service:   "ec2",
+		action:    "modifyNetworkInterfaceAttribute",
+		iamAction: "ec2:ModifyNetworkInterfaceAttribute",
+		resources: []string{arn("ec2", "network-interface/*"), arn("ec2", "security-group/*")},
+		params: map[string]interface{}{
+			"NetworkInterfaceId.$": "$.NetworkInterfaceId",
+			"Groups.$":             "States.Array($.IsolationGroupId)",
+		},
+		onFailure: outcome("ENI Not Moved", false),
+	})
+	move.Next(outcome("ENI Moved Without Untracking", true))
+	anyway.ItemProcessor(move, nil)
+	// The Map's iterations catch their own failures; anything else (the
+	// Map itself refused) is reported as not moved.
+	unknown := b.pass("ENIs Not Known Moved", map[string]interface{}{
+		"NotMoved.$": "$.Instance.NetworkInterfaces[*].NetworkInterfaceId",
+	}, "$.Fallback")
+	anyway.AddCatch(unknown, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.FallbackFailure")})
+	isolated := sfn.NewFail(b.scope, jsii.String("Isolate Network Failed, ENIs Isolated Anyway"), &sfn.FailProps{
+		ErrorPath: jsii.String("$.Failure.Error"),
+		CausePath: jsii.String("States.Format('{} Every ENI of instance {} was then moved straight to the isolation group {}, so none is left on the all-traffic group; connections that were tracked may not have been cut.', " +
+			"$.Failure.Cause, $.InstanceId, " + isolationGroup + ")"),
+	})
+	open := sfn.NewFail(b.scope, jsii.String("Isolate Network Failed, ENIs Not Isolated"), &sfn.FailProps{
+		ErrorPath: jsii.String("$.Failure.Error"),
+		CausePath: jsii.String("States.Format('{} Moving the ENIs of instance {} straight to the isolation group {} failed too for {}: they may still carry the all-traffic group {}, which allows all traffic. " +
+			"Move each by hand: aws ec2 modify-network-interface-attribute --network-interface-id <ENI> --groups {}', " +
+			"$.Failure.Cause, $.InstanceId, " + isolationGroup + ", States.JsonToString($.Fallback.NotMoved), " + untrackGroup + ", " + isolationGroup + ")"),
+	})
+	check := b.choice("Was Every ENI Isolated Anyway?").
+		When(sfn.Condition_IsPresent(jsii.String("$.Fallback.NotMoved[0]")), open, nil).
+		Otherwise(isolated)
+	anyway.Next(check)
+	unknown.Next(check)
+	return anyway
 }

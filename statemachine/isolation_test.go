@@ -274,3 +274,62 @@ func TestCompletesExistingContainmentGroups(t *testing.T) {
 		t.Errorf("rule additions %v: want one IPv6 ingress and one IPv4 egress", added)
 	}
 }
+
+// A network isolation that fails after the ENIs were moved to the
+// all-traffic group must not leave them there: that group allows all
+// traffic in and out. Here the read that confirms the untracking is denied
+// for good, so the ENIs are on the all-traffic group when the step fails;
+// the workflow then moves every ENI straight to the isolation group, and
+// the instance fails saying so. It uses the global fault layer, so it does
+// not run in parallel.
+func TestFailedIsolationLeavesNoENIOpen(t *testing.T) {
+	ctx := context.Background()
+	inst := build(t, scene.InstanceSpec{Name: "isolation-fallback", ExtraENIs: 2})
+	if err := emu.SetFaults(ctx, []emulator.FaultRule{{
+		Service: "ec2", Action: "DescribeNetworkInterfaces", Code: "UnauthorizedOperation",
+		Message: "You are not authorized to perform this operation.", Status: 403, Count: 1000,
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := emu.RunExecution(ctx, machineARN, input(emu.Region(), inst.ID), executionTimeout)
+	if clearErr := emu.SetFaults(ctx, nil); clearErr != nil {
+		t.Fatal(clearErr)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Status != "FAILED" {
+		t.Fatalf("status %s, want FAILED: every DescribeNetworkInterfaces was denied", ex.Status)
+	}
+	for _, want := range []string{inst.ID, "Isolate Network failed", "UnauthorizedOperation", "moved straight to the isolation group"} {
+		if !strings.Contains(ex.Cause, want) {
+			t.Errorf("the cause does not say %q: %s", want, ex.Cause)
+		}
+	}
+	isolation := isolationGroups(t, inst.VPCID)
+	if len(isolation) != 1 {
+		t.Fatalf("VPC %s has %d isolation groups, want 1", inst.VPCID, len(isolation))
+	}
+	untrack := untrackGroup(t, inst.VPCID)
+	groups := eniGroups(t, inst.ID)
+	if len(groups) != 3 {
+		t.Fatalf("%d ENIs, want 3: %v", len(groups), groups)
+	}
+	for eni, g := range groups {
+		if !reflect.DeepEqual(g, []string{aws.ToString(isolation[0].GroupId)}) {
+			t.Errorf("ENI %s carries %v, want only the isolation group %s (the all-traffic group is %s)", eni, g, aws.ToString(isolation[0].GroupId), untrack)
+		}
+	}
+	// Each ENI did go to the all-traffic group first, so the step failed
+	// after the untracking moves: the case the fallback exists for.
+	phases := map[string][]string{}
+	for _, m := range eniMoves(t, ex) {
+		phases[m.NetworkInterfaceId] = append(phases[m.NetworkInterfaceId], strings.Join(m.Groups, ","))
+	}
+	for _, eni := range inst.ENIIDs {
+		want := []string{untrack, aws.ToString(isolation[0].GroupId)}
+		if !reflect.DeepEqual(phases[eni], want) {
+			t.Errorf("ENI %s went through groups %v, want the all-traffic group then the isolation group %v", eni, phases[eni], want)
+		}
+	}
+}

@@ -739,6 +739,7 @@ func runMatrixCase(t *testing.T, c matrixCase, sc caseScenes, bareCalls map[stri
 		assertRetried(t, injected)
 		fig.invariantChecks += assertEvidenceKept(t, ex, history(t, ex), web)
 		fig.invariantChecks += assertRecordKept(t, target.Bucket, ex, web, out.summary(t, web.ID))
+		fig.invariantChecks += assertNeverLeftOpen(t, web)
 		if !t.Failed() {
 			fig.survived++
 		}
@@ -840,6 +841,7 @@ func runMatrixCase(t *testing.T, c matrixCase, sc caseScenes, bareCalls map[stri
 			sum = out.summary(t, inst.ID)
 		}
 		fig.invariantChecks += assertRecordKept(t, target.Bucket, ex, inst, sum)
+		fig.invariantChecks += assertNeverLeftOpen(t, inst)
 	}
 	if !t.Failed() {
 		fig.failedPrecisely++
@@ -1149,6 +1151,35 @@ func changedInAccount(t *testing.T, inst *scene.Instance) bool {
 		}
 	}
 	return false
+}
+
+// assertNeverLeftOpen checks the exposure invariant for one instance of an
+// execution, whatever its outcome: no ENI of the instance is left on its
+// VPC's all-traffic group. That group allows all traffic in and out; an ENI
+// holds it only for the moment between untracking and isolation, so an ENI
+// found there after the execution ended was left more open than the
+// workflow found it. It returns the number of checks made.
+func assertNeverLeftOpen(t *testing.T, inst *scene.Instance) int {
+	t.Helper()
+	out, err := scenes.EC2.DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{
+		Filters: []ec2types.Filter{
+			{Name: aws.String("vpc-id"), Values: []string{inst.VPCID}},
+			{Name: aws.String("group-name"), Values: []string{statemachine.UntrackGroupName}},
+		},
+	})
+	if err != nil {
+		t.Fatalf("describe the all-traffic group of %s: %v", inst.VPCID, err)
+	}
+	checks := 0
+	for eni, groups := range eniGroups(t, inst.ID) {
+		checks++
+		for _, g := range out.SecurityGroups {
+			if slices.Contains(groups, aws.ToString(g.GroupId)) {
+				t.Errorf("%s: ENI %s was left on the all-traffic group %s (groups %v): the execution left it open to all traffic", inst.ID, eni, aws.ToString(g.GroupId), groups)
+			}
+		}
+	}
+	return checks
 }
 
 // assertRecordKept checks the record invariant for one instance of an

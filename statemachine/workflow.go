@@ -93,9 +93,13 @@ type Workflow struct {
 //     termination and stop protection, shutdown behaviour, DeleteOnTermination
 //     off: nothing may get it terminated once it is isolated and looks
 //     unhealthy;
-//     c. isolate it, in parallel: ENIs to the isolation group, instance
-//     profile detached, deregistered from target groups;
-//     d. preserve evidence: snapshot every volume;
+//     c. isolate its network: ENIs through the all-traffic group to the
+//     isolation group, beside the pre-incident record and nothing else, so
+//     no other step's failure can stop it half-way;
+//     d. cut its other access, in parallel: instance profile detached and
+//     credentials denied, deregistered from target groups and classic load
+//     balancers, Elastic IPs recorded;
+//     e. preserve evidence: snapshot every volume;
 //  4. fail the execution if any instance failed, naming each and its step.
 func New(scope constructs.Construct, id string, s Settings) *Workflow {
 	b := &builder{scope: constructs.NewConstruct(scope, jsii.String(id)), settings: s}
@@ -233,24 +237,41 @@ func (b *builder) containInstance() sfn.IChainable {
 	secure.Branch(b.keepVolumes(), b.findContainmentGroups())
 	catch(secure)
 
+	// Network isolation runs beside nothing that can fail it: a failing
+	// branch of a Parallel stops its other branches, and stopped between
+	// untracking and isolation, the ENIs would be left on the all-traffic
+	// group, open to all traffic. So only the record (whose failure is kept
+	// as data) runs beside it, and the other access is cut after it.
 	isolate := sfn.NewParallel(b.scope, jsii.String("Isolate Instance"), &sfn.ParallelProps{
 		ResultSelector: &map[string]interface{}{
-			"IsolationGroupId.$":        "$[0].Secured.ContainmentGroups.GroupIds[0]",
-			"NetworkInterfaces.$":       "$[0].Interfaces.All",
-			"InstanceProfileArns.$":     "$[1].Profile.Arns",
-			"DenyPolicies.$":            "$[1]..Revocation.Policy",
-			"TargetGroupArns.$":         "$[2].TargetGroupScan.Pages..TargetGroupArn",
-			"ClassicLoadBalancers.$":    "$[3].ClassicScan.Pages..LoadBalancerName",
-			"ElasticIps.$":              "$[4].ElasticIps.PublicIps",
-			"ElasticIpsDisassociated.$": "$[4].ElasticIpOutcome.Disassociated",
-			"Record.$":                  "$[5]..RecordResult",
-			"RecordFailure.$":           "$[5]..RecordFailure",
+			"IsolationGroupId.$":  "$[0].Secured.ContainmentGroups.GroupIds[0]",
+			"NetworkInterfaces.$": "$[0].Interfaces.All",
+			"Record.$":            "$[1]..RecordResult",
+			"RecordFailure.$":     "$[1]..RecordFailure",
 		},
 		ResultPath: jsii.String("$.Isolated"),
 	})
-	isolate.Branch(b.isolateNetwork(), b.detachInstanceProfile(), b.deregisterFromTargetGroups(),
-		b.deregisterFromClassicLoadBalancers(), b.recordPublicAddresses(), b.recordPreIncidentState(""))
+	isolate.Branch(b.isolateNetwork(), b.recordPreIncidentState(""))
 	catch(isolate)
+
+	cutAccess := sfn.NewParallel(b.scope, jsii.String("Cut Other Access"), &sfn.ParallelProps{
+		ResultSelector: &map[string]interface{}{
+			"IsolationGroupId.$":        "$[0].Isolated.IsolationGroupId",
+			"NetworkInterfaces.$":       "$[0].Isolated.NetworkInterfaces",
+			"Record.$":                  "$[0].Isolated.Record",
+			"RecordFailure.$":           "$[0].Isolated.RecordFailure",
+			"InstanceProfileArns.$":     "$[0].Profile.Arns",
+			"DenyPolicies.$":            "$[0]..Revocation.Policy",
+			"TargetGroupArns.$":         "$[1].TargetGroupScan.Pages..TargetGroupArn",
+			"ClassicLoadBalancers.$":    "$[2].ClassicScan.Pages..LoadBalancerName",
+			"ElasticIps.$":              "$[3].ElasticIps.PublicIps",
+			"ElasticIpsDisassociated.$": "$[3].ElasticIpOutcome.Disassociated",
+		},
+		ResultPath: jsii.String("$.Isolated"),
+	})
+	cutAccess.Branch(b.detachInstanceProfile(), b.deregisterFromTargetGroups(),
+		b.deregisterFromClassicLoadBalancers(), b.recordPublicAddresses())
+	catch(cutAccess)
 
 	evidence := sfn.NewParallel(b.scope, jsii.String("Preserve Evidence"), &sfn.ParallelProps{
 		ResultSelector: &map[string]interface{}{
@@ -335,7 +356,7 @@ func (b *builder) containInstance() sfn.IChainable {
 	recorded := b.choice("Was The Record Written?").
 		When(sfn.Condition_IsPresent(jsii.String("$.Isolated.RecordFailure[0]")), recordFailed, nil).
 		Otherwise(b.captureScreenshot(summary))
-	secure.Next(isolate).Next(evidence).Next(recorded)
+	secure.Next(isolate).Next(cutAccess).Next(evidence).Next(recorded)
 	// Every failure outcome ends the instance's execution FAILED, so the
 	// console shows it red, with AWS's error and the cause naming the step.
 	notContained := sfn.NewFail(b.scope, jsii.String("Instance Not Contained"), &sfn.FailProps{

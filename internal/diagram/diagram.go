@@ -283,6 +283,9 @@ func (r *renderer) cluster(name string, s state, depth int) (string, error) {
 	r.ids[join] = true
 	branches := s.Branches
 	kind := fmt.Sprintf("Parallel: %d branches", len(branches))
+	if len(branches) == 1 {
+		kind = "Parallel: 1 branch"
+	}
 	if s.child != nil {
 		branches = []machine{*s.child}
 		kind = "Own execution of the instance state machine (" + sdkAction(s.Resource) + ")"
