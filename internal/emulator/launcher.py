@@ -1157,6 +1157,29 @@ def patch_target_group_pages():
     ELBV2Response.describe_target_groups = describe_target_groups
 
 
+def patch_send_task_failure_cause():
+    """SendTaskFailure fails the waiting task with the Error and the Cause
+    given (Step Functions API reference, SendTaskFailure: "cause: a more
+    detailed explanation of the cause of the failure"). moto 5.2.1's
+    response handler reads only the error and drops the cause."""
+    import inspect
+
+    from moto.core.responses import EmptyResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    original = StepFunctionResponse.send_task_failure
+    if "cause" in inspect.getsource(original):
+        raise RuntimeError("moto now passes SendTaskFailure's cause: drop patch_send_task_failure_cause")
+
+    def send_task_failure(self):
+        self.stepfunction_backend.send_task_failure(
+            self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+        )
+        return EmptyResult()
+
+    StepFunctionResponse.send_task_failure = send_task_failure
+
+
 PATCHES = [
     patch_enable_execution,
     patch_state_machine_deepcopy,
@@ -1182,6 +1205,7 @@ PATCHES = [
     patch_sync_wait,
     patch_console_screenshot,
     patch_target_group_pages,
+    patch_send_task_failure_cause,
 ]
 
 
