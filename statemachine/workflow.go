@@ -37,7 +37,7 @@ type Settings struct {
 }
 
 // MaxInstancesPerExecution bounds one execution. Each instance is contained
-// in its own child execution, whose history (about 530 events, plus about 7
+// in its own child execution, whose history (about 540 events, plus about 7
 // per target group and classic load balancer in the region) and state are
 // its own; the fleet execution keeps about 18 history events and about 60
 // bytes of state per contained instance, so 1,000 instances stay below the
