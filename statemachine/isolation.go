@@ -416,6 +416,23 @@ func (b *builder) findContainmentGroups() sfn.IChainable {
 	})
 }
 
+// moveENI is the call that gives the ENI at $.NetworkInterfaceId the one
+// security group at groupPath, in place of all it has.
+func (b *builder) moveENI(name, groupPath string, onFailure sfn.IChainable) sfn.TaskStateBase {
+	return b.call(sdkCall{
+		name:      name,
+		service:   "ec2",
+		action:    "modifyNetworkInterfaceAttribute",
+		iamAction: "ec2:ModifyNetworkInterfaceAttribute",
+		resources: []string{arn("ec2", "network-interface/*"), arn("ec2", "security-group/*")},
+		params: map[string]interface{}{
+			"NetworkInterfaceId.$": "$.NetworkInterfaceId",
+			"Groups.$":             "States.Array(" + groupPath + ")",
+		},
+		onFailure: onFailure,
+	})
+}
+
 // networkIsolationStep is the step network isolation's failures are
 // reported under.
 const networkIsolationStep = "Isolate Network"
@@ -434,18 +451,7 @@ func (b *builder) isolateNetwork() sfn.IChainable {
 	const groups = containmentGroupsPath
 	isolationGroup, untrackGroup := groups+".GroupIds[0]", groups+".UntrackGroupIds[0]"
 	move := func(name, groupPath string) sfn.TaskStateBase {
-		return b.call(sdkCall{
-			name:      name,
-			service:   "ec2",
-			action:    "modifyNetworkInterfaceAttribute",
-			iamAction: "ec2:ModifyNetworkInterfaceAttribute",
-			resources: []string{arn("ec2", "network-interface/*"), arn("ec2", "security-group/*")},
-			params: map[string]interface{}{
-				"NetworkInterfaceId.$": "$.NetworkInterfaceId",
-				"Groups.$":             "States.Array(" + groupPath + ")",
-			},
-			onFailure: b.stepFailed(name),
-		})
+		return b.moveENI(name, groupPath, b.stepFailed(name))
 	}
 	readENIs := func(name, resultPath string) sfn.TaskStateBase {
 		return b.call(sdkCall{
@@ -634,18 +640,7 @@ func (b *builder) isolateAnyway(isolationGroup, untrackGroup string) sfn.IChaina
 		}
 		return b.pass(name, params, "")
 	}
-	move := b.call(sdkCall{
-		name:      "Isolate ENI Without Untracking",
-		service:   "ec2",
-		action:    "modifyNetworkInterfaceAttribute",
-		iamAction: "ec2:ModifyNetworkInterfaceAttribute",
-		resources: []string{arn("ec2", "network-interface/*"), arn("ec2", "security-group/*")},
-		params: map[string]interface{}{
-			"NetworkInterfaceId.$": "$.NetworkInterfaceId",
-			"Groups.$":             "States.Array($.IsolationGroupId)",
-		},
-		onFailure: outcome("ENI Not Moved", false),
-	})
+	move := b.moveENI("Isolate ENI Without Untracking", "$.IsolationGroupId", outcome("ENI Not Moved", false))
 	move.Next(outcome("ENI Moved Without Untracking", true))
 	anyway.ItemProcessor(move, nil)
 	// The Map's iterations catch their own failures; anything else (the

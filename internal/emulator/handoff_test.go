@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -53,14 +52,7 @@ func handOffChildDef() map[string]any {
 // in parallel.
 func TestTaskTokenHandOff(t *testing.T) {
 	ctx := testCtx(t)
-	scale := 0.1
-	if err := emu.Configure(ctx, Config{TimeScale: &scale}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		zero := 0.0
-		_ = emu.Configure(context.Background(), Config{TimeScale: &zero})
-	})
+	withTimeScale(t, 0.1)
 	child := createSM(t, handOffChildDef())
 	start := map[string]any{
 		"Type":     "Task",

@@ -165,3 +165,16 @@ func readAll(t *testing.T, r io.ReadCloser) string {
 	}
 	return string(b)
 }
+
+// withTimeScale sets the emulator's time scale for the rest of the test, and
+// back to 0 after it. Tests that use it must not run in parallel.
+func withTimeScale(t *testing.T, scale float64) {
+	t.Helper()
+	if err := emu.Configure(testCtx(t), Config{TimeScale: &scale}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		zero := 0.0
+		_ = emu.Configure(context.Background(), Config{TimeScale: &zero})
+	})
+}

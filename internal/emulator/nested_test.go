@@ -385,14 +385,7 @@ func TestSyncNoticesChildEnd(t *testing.T) {
 	ctx := testCtx(t)
 	// The child lasts 0.1 s (a 1 s Wait at time scale 0.1), so the parent's
 	// first DescribeExecution finds it running.
-	scale := 0.1
-	if err := emu.Configure(ctx, Config{TimeScale: &scale}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		zero := 0.0
-		_ = emu.Configure(context.Background(), Config{TimeScale: &zero})
-	})
+	withTimeScale(t, 0.1)
 	leaf := createSM(t, map[string]any{"StartAt": "W", "States": map[string]any{"W": map[string]any{"Type": "Wait", "Seconds": 1, "End": true}}})
 	run := startTask(startSync2, leaf)
 	run["End"] = true
