@@ -40,19 +40,26 @@ func eniGroups(t *testing.T, id string) map[string][]string {
 	return groups
 }
 
-// isolationGroups returns the isolation groups of a VPC with their rules.
-func isolationGroups(t *testing.T, vpc string) []ec2types.SecurityGroup {
+// groupsNamed returns the security groups of a VPC with that name, with
+// their rules.
+func groupsNamed(t *testing.T, vpc, name string) []ec2types.SecurityGroup {
 	t.Helper()
 	out, err := scenes.EC2.DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{
 		Filters: []ec2types.Filter{
 			{Name: aws.String("vpc-id"), Values: []string{vpc}},
-			{Name: aws.String("group-name"), Values: []string{statemachine.IsolationGroupName}},
+			{Name: aws.String("group-name"), Values: []string{name}},
 		},
 	})
 	if err != nil {
-		t.Fatalf("describe isolation groups of %s: %v", vpc, err)
+		t.Fatalf("describe the groups named %s in %s: %v", name, vpc, err)
 	}
 	return out.SecurityGroups
+}
+
+// isolationGroups returns the isolation groups of a VPC with their rules.
+func isolationGroups(t *testing.T, vpc string) []ec2types.SecurityGroup {
+	t.Helper()
+	return groupsNamed(t, vpc, statemachine.IsolationGroupName)
 }
 
 // assertNetworkIsolated: the VPC has exactly one isolation group, it has no
@@ -182,16 +189,11 @@ func assertUntrackedBeforeIsolated(t *testing.T, inst *scene.Instance, sum Insta
 // allows all traffic in and out, IPv4 and IPv6.
 func untrackGroup(t *testing.T, vpc string) string {
 	t.Helper()
-	out, err := scenes.EC2.DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{
-		Filters: []ec2types.Filter{
-			{Name: aws.String("vpc-id"), Values: []string{vpc}},
-			{Name: aws.String("group-name"), Values: []string{statemachine.UntrackGroupName}},
-		},
-	})
-	if err != nil || len(out.SecurityGroups) != 1 {
-		t.Fatalf("VPC %s: %d all-traffic groups (%v), want 1", vpc, len(out.SecurityGroups), err)
+	groups := groupsNamed(t, vpc, statemachine.UntrackGroupName)
+	if len(groups) != 1 {
+		t.Fatalf("VPC %s: %d all-traffic groups, want 1", vpc, len(groups))
 	}
-	sg := out.SecurityGroups[0]
+	sg := groups[0]
 	allows := func(perms []ec2types.IpPermission) (v4, v6 bool) {
 		for _, p := range perms {
 			if aws.ToString(p.IpProtocol) != "-1" {

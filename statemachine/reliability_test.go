@@ -1161,19 +1161,11 @@ func changedInAccount(t *testing.T, inst *scene.Instance) bool {
 // workflow found it. It returns the number of checks made.
 func assertNeverLeftOpen(t *testing.T, inst *scene.Instance) int {
 	t.Helper()
-	out, err := scenes.EC2.DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{
-		Filters: []ec2types.Filter{
-			{Name: aws.String("vpc-id"), Values: []string{inst.VPCID}},
-			{Name: aws.String("group-name"), Values: []string{statemachine.UntrackGroupName}},
-		},
-	})
-	if err != nil {
-		t.Fatalf("describe the all-traffic group of %s: %v", inst.VPCID, err)
-	}
+	untrack := groupsNamed(t, inst.VPCID, statemachine.UntrackGroupName)
 	checks := 0
 	for eni, groups := range eniGroups(t, inst.ID) {
 		checks++
-		for _, g := range out.SecurityGroups {
+		for _, g := range untrack {
 			if slices.Contains(groups, aws.ToString(g.GroupId)) {
 				t.Errorf("%s: ENI %s was left on the all-traffic group %s (groups %v): the execution left it open to all traffic", inst.ID, eni, aws.ToString(g.GroupId), groups)
 			}
