@@ -7,35 +7,73 @@ import (
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 )
 
-// startInstanceExecution contains one instance of the fleet in its own
-// execution of the instance state machine (Workflow.Instance), started and
-// waited for (states:startExecution.sync:2). Each instance's history and
-// state are then its own: the fleet execution keeps only one small outcome
-// per instance, {"InstanceId", "Outcome"}, so one execution can contain a
+// instancePhase is one of the two executions of the instance state machine
+// (Workflow.Instance) the fleet starts for each instance.
+type instancePhase struct {
+	// phase is the execution's input Phase: ContainPhase or EvidencePhase.
+	phase string
+	// state names the fleet's task that starts it, as the console shows it.
+	state string
+	// nameFormat names the execution, from the instance ID and a UUID.
+	nameFormat string
+	// input are the input fields besides those of instanceInputFields,
+	// JSONPaths into the Map item.
+	input map[string]interface{}
+	// output are the fields the fleet keeps of the execution's output.
+	output []string
+	// prefix starts the names of the states that handle its failure.
+	prefix string
+}
+
+// The two phases of an instance: contained (isolated, with its snapshots
+// started), then, once the whole fleet is contained, its evidence preserved.
+var (
+	containPhase = instancePhase{
+		phase: ContainPhase, state: "Contain Instance", nameFormat: "{}-{}",
+		output: []string{"InstanceId", "IncidentId", "Outcome", "SnapshotCount"},
+	}
+	evidencePhase = instancePhase{
+		phase: EvidencePhase, state: "Preserve Its Evidence", nameFormat: "{}-evidence-{}",
+		input:  map[string]interface{}{"ExpectedSnapshotCount.$": "$.ExpectedSnapshotCount"},
+		output: []string{"InstanceId", "Outcome"}, prefix: "Evidence: ",
+	}
+)
+
+// startInstanceExecution runs one phase of one instance of the fleet in
+// its own execution of the instance state machine (Workflow.Instance),
+// started and waited for (states:startExecution.sync:2). Each instance's
+// history and state are then its own: the fleet execution keeps only one
+// small outcome per instance and phase, so one execution can contain a
 // thousand instances within the limits of an execution (25,000 history
 // events, 256 KiB of state).
 //
-// The child execution is named "<instance-id>-<uuid>" and is associated
-// with this execution, so the console links each to the other. It ends
-// SUCCEEDED when the instance is contained and FAILED, with AWS's error and
-// a cause naming the step, when it is not; a child that cannot be started
-// is a failure of the instance too.
-func (b *builder) startInstanceExecution() sfn.IChainable {
+// The child execution is named "<instance-id>-<uuid>" (containment) or
+// "<instance-id>-evidence-<uuid>" and is associated with this execution, so
+// the console links each to the other. It ends SUCCEEDED when its phase is
+// done and FAILED, with AWS's error and a cause naming the step, when it is
+// not; a child that cannot be started is a failure of the instance too.
+func (b *builder) startInstanceExecution(p instancePhase) sfn.IChainable {
 	name := b.settings.InstanceStateMachineName
 	machine := arn("states", "stateMachine:"+name)
-	start := sfn.NewCustomState(b.scope, jsii.String("Contain Instance"), &sfn.CustomStateProps{
+	input := instanceInput()
+	input["Phase"] = p.phase
+	for k, v := range p.input {
+		input[k] = v
+	}
+	output := map[string]interface{}{}
+	for _, f := range p.output {
+		output[f+".$"] = "$.Output." + f
+	}
+	start := sfn.NewCustomState(b.scope, jsii.String(p.state), &sfn.CustomStateProps{
 		StateJson: &map[string]interface{}{
 			"Type":     "Task",
 			"Resource": "arn:" + *awscdk.Aws_PARTITION() + ":states:::states:startExecution.sync:2",
 			"Parameters": map[string]interface{}{
 				"StateMachineArn": machine,
-				"Name.$":          "States.Format('{}-{}', $.InstanceId, States.UUID())",
-				"Input":           instanceInput(),
+				"Name.$":          "States.Format('" + p.nameFormat + "', $.InstanceId, States.UUID())",
+				"Input":           input,
 			},
-			"ResultSelector": map[string]interface{}{
-				"InstanceId.$": "$.Output.InstanceId",
-				"Outcome.$":    "$.Output.Outcome",
-			},
+			"ResultSelector": output,
 			// The child runs for as long as its snapshots take; a day
 			// bounds it like the fleet execution's own timeout.
 			"TimeoutSeconds": 86400,
@@ -51,7 +89,11 @@ func (b *builder) startInstanceExecution() sfn.IChainable {
 		MaxDelay:       awscdk.Duration_Seconds(jsii.Number(16)),
 		JitterStrategy: sfn.JitterType_FULL,
 	})
-	start.AddCatch(b.instanceNotContained(), &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	start.AddCatch(b.instanceNotContained(p), &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	if p.phase == EvidencePhase {
+		// The containment phase granted the same access.
+		return start
+	}
 	rule := managedRule()
 	b.access = append(b.access,
 		Access{Action: "states:StartExecution", Resources: []string{machine}},
@@ -69,7 +111,10 @@ func (b *builder) startInstanceExecution() sfn.IChainable {
 
 // instanceInputFields are the fields of an instance execution's input, each
 // taken from the same field of the fleet's Map item.
-var instanceInputFields = []string{"InstanceId", "Region", "IncidentId", "UnpreparedVpcs", "Options"}
+// FleetExecutionName, the started execution's name, names the snapshots the
+// instance's containment starts, so its evidence phase finds those and no
+// others (snapshotDescription).
+var instanceInputFields = []string{"InstanceId", "Region", "IncidentId", "UnpreparedVpcs", "Options", "FleetExecutionName"}
 
 // instanceInput is the input of an instance's execution.
 func instanceInput() map[string]interface{} {
@@ -83,39 +128,39 @@ func instanceInput() map[string]interface{} {
 	return in
 }
 
-// instanceNotContained turns the failure of an instance's execution into
-// the instance's outcome {"InstanceId", "Outcome": "FAILED", "Error",
+// instanceNotContained turns the failure of an instance's execution (of
+// phase p) into the instance's outcome {"InstanceId", "Outcome": "FAILED", "Error",
 // "Cause"}: the error and cause its execution failed with (the cause names
 // the step), read from the DescribeExecution response that Step Functions
 // gives as the cause of States.TaskFailed; or, if the execution could not be
 // started or ended without an error, what Step Functions said.
-func (b *builder) instanceNotContained() sfn.IChainable {
+func (b *builder) instanceNotContained(p instancePhase) sfn.IChainable {
 	outcome := func(name, errorPath, cause string) sfn.Pass {
-		return b.pass(name, map[string]interface{}{
+		return b.pass(p.prefix+name, map[string]interface{}{
 			"InstanceId.$": "$.InstanceId",
 			"Outcome":      "FAILED",
 			"Error.$":      errorPath,
 			"Cause.$":      cause,
 		}, "")
 	}
-	read := sfn.NewPass(b.scope, jsii.String("Read Why Its Execution Failed"), &sfn.PassProps{
+	read := sfn.NewPass(b.scope, jsii.String(p.prefix+"Read Why Its Execution Failed"), &sfn.PassProps{
 		Parameters: &map[string]interface{}{"Execution.$": "States.StringToJson($.Failure.Cause)"},
 		ResultPath: jsii.String("$.Ended"),
 	})
-	read.Next(b.choice("Did Its Execution Give An Error?").
+	read.Next(b.choice(p.prefix+"Did Its Execution Give An Error?").
 		When(sfn.Condition_And(
 			sfn.Condition_IsPresent(jsii.String("$.Ended.Execution.Error")),
 			sfn.Condition_IsPresent(jsii.String("$.Ended.Execution.Cause")),
 		), outcome("Instance Failed In Its Execution", "$.Ended.Execution.Error", "$.Ended.Execution.Cause"), nil).
 		Otherwise(outcome("Instance Execution Ended Without Error", "$.Failure.Error",
-			"States.Format('Contain Instance failed for instance {}: its execution ended {}', $.InstanceId, States.JsonToString($.Ended.Execution.Status))")))
-	return b.choice("Did Its Execution Run?").
+			"States.Format('"+p.state+" failed for instance {}: its execution ended {}', $.InstanceId, States.JsonToString($.Ended.Execution.Status))")))
+	return b.choice(p.prefix+"Did Its Execution Run?").
 		When(sfn.Condition_And(
 			sfn.Condition_StringEquals(jsii.String("$.Failure.Error"), jsii.String("States.TaskFailed")),
 			sfn.Condition_StringMatches(jsii.String("$.Failure.Cause"), jsii.String("{*")),
 		), read, nil).
 		Otherwise(outcome("Instance Execution Not Started", "$.Failure.Error",
-			"States.Format('Contain Instance failed for instance {}: its execution could not be run: {}', $.InstanceId, $.Failure.Cause)"))
+			"States.Format('"+p.state+" failed for instance {}: its execution could not be run: {}', $.InstanceId, $.Failure.Cause)"))
 }
 
 // managedRule is the EventBridge rule Step Functions manages for .sync

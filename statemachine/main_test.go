@@ -16,6 +16,7 @@ import (
 	"github.com/essential-ir/essential-ir/internal/emulator"
 	"github.com/essential-ir/essential-ir/internal/scene"
 	"github.com/essential-ir/essential-ir/internal/synth"
+	"github.com/essential-ir/essential-ir/statemachine"
 )
 
 // One emulator, one synthesized template and one state machine serve every
@@ -134,7 +135,9 @@ func mustSucceed(t *testing.T, ex *emulator.Execution) Output {
 
 // withInstances completes an execution's output with each instance's own
 // outcome: the output, or the error and cause, of the execution of the
-// instance state machine that contained it.
+// instance state machine that contained it, then of the one that preserved
+// its evidence. An instance whose evidence was not preserved is FAILED, with
+// that execution's error and cause.
 func withInstances(t *testing.T, ex *emulator.Execution, out Output) Output {
 	t.Helper()
 	ctx := context.Background()
@@ -142,14 +145,25 @@ func withInstances(t *testing.T, ex *emulator.Execution, out Output) Output {
 	if err != nil {
 		t.Fatalf("the instance executions of %s: %v", ex.ARN, err)
 	}
+	evidence := map[string]EvidenceOutcome{}
 	for _, arn := range children {
 		child, err := emu.Describe(ctx, arn)
 		if err != nil {
 			t.Fatalf("describe instance execution %s: %v", arn, err)
 		}
-		var in struct{ InstanceId string }
+		var in struct{ InstanceId, Phase string }
 		if err := json.Unmarshal([]byte(child.Input), &in); err != nil || in.InstanceId == "" {
 			t.Fatalf("instance execution %s: input %q has no InstanceId", arn, child.Input)
+		}
+		if in.Phase == statemachine.EvidencePhase {
+			if _, twice := evidence[in.InstanceId]; twice {
+				t.Errorf("the evidence of %s was preserved by two executions", in.InstanceId)
+			}
+			evidence[in.InstanceId] = evidenceOutcome(t, child)
+			continue
+		}
+		if in.Phase != statemachine.ContainPhase {
+			t.Errorf("instance execution %s: phase %q", arn, in.Phase)
 		}
 		var sum InstanceSummary
 		switch child.Status {
@@ -176,12 +190,53 @@ func withInstances(t *testing.T, ex *emulator.Execution, out Output) Output {
 	if len(out.Instances) != len(out.Contained)+len(out.Failed) {
 		t.Errorf("%d instance executions, but the output counts %d contained and %d failed", len(out.Instances), len(out.Contained), len(out.Failed))
 	}
+	if len(evidence) != len(out.EvidencePreserved)+len(out.EvidenceFailed) || len(evidence) != len(out.Contained) {
+		t.Errorf("%d evidence executions for %d contained instances, but the output counts %d preserved and %d failed",
+			len(evidence), len(out.Contained), len(out.EvidencePreserved), len(out.EvidenceFailed))
+	}
+	for i, sum := range out.Instances {
+		ev, ok := evidence[sum.InstanceId]
+		if sum.Outcome != "CONTAINED" {
+			if ok {
+				t.Errorf("%s was not contained, but its evidence phase ran", sum.InstanceId)
+			}
+			continue
+		}
+		if !ok {
+			t.Errorf("%s was contained, but no execution preserved its evidence", sum.InstanceId)
+			continue
+		}
+		sum.Evidence = ev
+		if ev.Outcome == "FAILED" {
+			sum.Outcome, sum.Error, sum.Cause = "FAILED", ev.Error, ev.Cause
+		}
+		out.Instances[i] = sum
+	}
 	for _, f := range out.Failed {
 		if f.Outcome != "FAILED" || f.InstanceId == "" {
 			t.Errorf("a failed entry of the output is %+v", f)
 		}
 	}
 	return out
+}
+
+// evidenceOutcome is the outcome of an execution of the evidence phase: its
+// output when it SUCCEEDED, its error and cause when it FAILED.
+func evidenceOutcome(t *testing.T, ex *emulator.Execution) EvidenceOutcome {
+	t.Helper()
+	var ev EvidenceOutcome
+	switch ex.Status {
+	case "SUCCEEDED":
+		if err := json.Unmarshal([]byte(ex.Output), &ev); err != nil || ev.Outcome != "PRESERVED" {
+			t.Fatalf("evidence execution %s: output is not the documented outcome (%v)\n%s", ex.ARN, err, ex.Output)
+		}
+	case "FAILED":
+		ev = EvidenceOutcome{Outcome: "FAILED", Error: ex.Error, Cause: ex.Cause}
+	default:
+		t.Fatalf("evidence execution %s: status %s", ex.ARN, ex.Status)
+	}
+	ev.Execution = ex.ARN
+	return ev
 }
 
 // failedOutcome reads a failed instance execution's outcome from its
@@ -208,12 +263,29 @@ func failedOutcome(t *testing.T, arn string) InstanceSummary {
 // Output is the execution output a responder reads in the console, and
 // (Instances) the outcome of each instance's own execution.
 type Output struct {
-	IncidentId    string
-	Region        string
-	InstanceCount int
-	Contained     []string
-	Failed        []InstanceSummary
-	Instances     []InstanceSummary `json:"-"`
+	IncidentId        string
+	Region            string
+	InstanceCount     int
+	Contained         []string
+	Failed            []InstanceSummary
+	EvidencePreserved []string
+	EvidenceFailed    []InstanceSummary
+	Instances         []InstanceSummary `json:"-"`
+}
+
+// Snapshot is one secured snapshot of an instance's evidence.
+type Snapshot struct {
+	VolumeId, SnapshotId, DeletedUnencryptedSnapshotId string
+}
+
+// EvidenceOutcome is the outcome of an instance's evidence phase.
+type EvidenceOutcome struct {
+	Execution     string `json:"-"`
+	InstanceId    string
+	Outcome       string
+	Error, Cause  string
+	SnapshotCount int
+	Snapshots     []Snapshot
 }
 
 // InstanceSummary is one instance's part of the output.
@@ -243,9 +315,11 @@ type InstanceSummary struct {
 	DeregisteredFromClassicLoadBalancers []string
 	ElasticIps                           []string
 	DisassociatedElasticIps              []string
-	Snapshots                            []struct {
-		VolumeId, SnapshotId, DeletedUnencryptedSnapshotId string
-	}
+	SnapshotsStarted                     []string
+	// Snapshots are the snapshots its evidence phase secured, read from
+	// its evidence summary (Evidence is that phase's outcome).
+	Snapshots                 []Snapshot      `json:"-"`
+	Evidence                  EvidenceOutcome `json:"-"`
 	AlreadyPreservedSnapshots []string
 	SnapshotCount             int
 	SummaryObject             struct{ Bucket, Key, Sha256 string }
@@ -278,12 +352,23 @@ func (o Output) summary(t *testing.T, id string) InstanceSummary {
 		if err := json.Unmarshal(body, &full); err != nil {
 			t.Fatalf("%s: summary object is not the documented summary: %v\n%s", id, err, body)
 		}
-		if len(full.Snapshots) != s.SnapshotCount || full.InstanceId != id || full.IsolationGroupId != s.IsolationGroupId {
-			t.Errorf("%s: output (%d snapshots, group %s) and summary object (%d, %s) disagree", id, s.SnapshotCount, s.IsolationGroupId, len(full.Snapshots), full.IsolationGroupId)
+		if len(full.SnapshotsStarted) != s.SnapshotCount || full.InstanceId != id || full.IsolationGroupId != s.IsolationGroupId {
+			t.Errorf("%s: output (%d snapshots, group %s) and summary object (%d, %s) disagree", id, s.SnapshotCount, s.IsolationGroupId, len(full.SnapshotsStarted), full.IsolationGroupId)
 		}
-		full.SummaryObject, full.SnapshotCount = obj, s.SnapshotCount
+		full.SummaryObject, full.SnapshotCount, full.Evidence, full.Execution = obj, s.SnapshotCount, s.Evidence, s.Execution
+		full.Snapshots = evidenceSnapshots(t, s.Evidence)
 		return full
 	}
 	t.Fatalf("output has no summary for %s", id)
 	return InstanceSummary{}
+}
+
+// evidenceSnapshots returns the snapshots an evidence phase secured, from
+// its output.
+func evidenceSnapshots(t *testing.T, ev EvidenceOutcome) []Snapshot {
+	t.Helper()
+	if len(ev.Snapshots) != ev.SnapshotCount {
+		t.Errorf("%s: evidence output counts %d snapshots but lists %v", ev.InstanceId, ev.SnapshotCount, ev.Snapshots)
+	}
+	return ev.Snapshots
 }

@@ -27,12 +27,14 @@ func snapshotArn() string {
 	return fmt.Sprintf("arn:%s:ec2:%s::snapshot/*", *awscdk.Aws_PARTITION(), *awscdk.Aws_REGION())
 }
 
-// snapshotVolumes takes one crash-consistent set of snapshots of every EBS
-// volume of the instance (CreateSnapshots), tagged at creation, then secures
-// each: waits for it to complete, and if it is unencrypted copies it to an
-// encrypted snapshot, waits for the copy, verifies the copy is complete,
-// encrypted and tagged, and only then deletes the unencrypted original.
-func (b *builder) snapshotVolumes() sfn.IChainable {
+// startSnapshots takes one crash-consistent set of snapshots of every EBS
+// volume of the instance (CreateSnapshots), tagged at creation and
+// described as evidence of the incident and the instance
+// (snapshotDescription), and goes on without waiting for them: the
+// instance's containment ends there, so the fleet's next instance is
+// contained without waiting for this one's snapshots. The evidence phase
+// (preserveEvidence) later secures each.
+func (b *builder) startSnapshots() sfn.IChainable {
 	failed := b.stepFailed("Snapshot Volumes")
 	create := b.call(sdkCall{
 		name:      "Snapshot Every Volume",
@@ -42,7 +44,7 @@ func (b *builder) snapshotVolumes() sfn.IChainable {
 		resources: []string{arn("ec2", "instance/*"), arn("ec2", "volume/*"), snapshotArn()},
 		params: map[string]interface{}{
 			"InstanceSpecification": map[string]interface{}{"InstanceId.$": "$.InstanceId", "ExcludeBootVolume": false},
-			"Description.$":         "States.Format('essential-ir evidence: incident {}, instance {}', $.IncidentId, $.InstanceId)",
+			"Description.$":         snapshotDescription,
 			"TagSpecifications": []interface{}{map[string]interface{}{
 				"ResourceType": "snapshot",
 				"Tags":         b.evidenceTags(nil),
@@ -70,22 +72,6 @@ func (b *builder) snapshotVolumes() sfn.IChainable {
 		Resources:  []string{b.settings.EvidenceKeyArn},
 		Conditions: map[string]interface{}{"Bool": map[string]interface{}{"kms:GrantIsForAWSResource": "true"}},
 	})
-	each := sfn.NewMap(b.scope, jsii.String("Secure Each Snapshot"), &sfn.MapProps{
-		ItemsPath:      jsii.String("$.Created.Snapshots"),
-		MaxConcurrency: jsii.Number(snapshotConcurrency),
-		ItemSelector: &map[string]interface{}{
-			"InstanceId.$": "$.InstanceId",
-			"IncidentId.$": "$.IncidentId",
-			"Region.$":     "$.Region",
-			"SnapshotId.$": "$$.Map.Item.Value.SnapshotId",
-			"VolumeId.$":   "$$.Map.Item.Value.VolumeId",
-			"Encrypted.$":  "$$.Map.Item.Value.Encrypted",
-			"Options.$":    "$.Options",
-		},
-		ResultPath: jsii.String("$.Snapshots"),
-	})
-	each.ItemProcessor(b.secureSnapshot(), nil)
-	each.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
 	// A re-run does not snapshot again an instance whose every volume
 	// already has a secured snapshot for its incident: no duplicates.
 	existing := b.call(sdkCall{
@@ -111,14 +97,22 @@ func (b *builder) snapshotVolumes() sfn.IChainable {
 		onFailure:  failed,
 	})
 	none := b.pass("No New Snapshots", map[string]interface{}{"Taken": []interface{}{}}, "$.Snapshots")
-	taken := b.pass("Volumes Snapshotted", map[string]interface{}{"Taken.$": "$.Snapshots"}, "$.Snapshots")
+	taken := b.pass("Snapshots Started", map[string]interface{}{"Taken.$": "$.Created.Snapshots[*].SnapshotId"}, "$.Snapshots")
 	decide := b.choice("Are Its Volumes Already Preserved?").
 		When(sfn.Condition_NumberEqualsJsonPath(jsii.String("$.ExistingEvidence.VolumeCount"), jsii.String("$.Instance.VolumeCount")), none, nil).
-		Otherwise(create.Next(each).Next(taken))
+		Otherwise(create.Next(taken))
 	return b.choice("Does It Have Volumes To Snapshot?").
 		When(sfn.Condition_IsPresent(jsii.String("$.Instance.BlockDeviceMappings[0]")), existing.Next(decide), nil).
 		Otherwise(b.pass("No Volumes To Snapshot", map[string]interface{}{"Taken": []interface{}{}}, "$.Snapshots"))
 }
+
+// snapshotDescription describes every snapshot CreateSnapshots takes for an
+// incident, an instance and the execution a responder started (the fleet
+// execution, whose name no other execution has): the evidence phase of that
+// execution finds them by it, and only them, even while another execution
+// works on the same instance. An encrypted copy's description says it is a
+// copy, so it is not found.
+const snapshotDescription = "States.Format('essential-ir evidence: incident {}, instance {}, execution {}', $.IncidentId, $.InstanceId, $.FleetExecutionName)"
 
 // evidenceTags are the tags of every evidence snapshot; extra adds more.
 func (b *builder) evidenceTags(extra []interface{}) []interface{} {
@@ -131,7 +125,8 @@ func (b *builder) evidenceTags(extra []interface{}) []interface{} {
 }
 
 // secureSnapshot handles one snapshot. Input: {"InstanceId", "IncidentId",
-// "Region", "SnapshotId", "VolumeId", "Encrypted"}.
+// "Region", "SnapshotId", "VolumeId", "Encrypted", "ListedState"}, where
+// ListedState is the snapshot's state when the evidence phase listed it.
 func (b *builder) secureSnapshot() sfn.IChainable {
 	failed := b.stepFailed("Secure Snapshot")
 	volumeTag := map[string]interface{}{"Key": VolumeIDTagKey, "Value.$": "$.VolumeId"}
@@ -213,11 +208,20 @@ func (b *builder) secureSnapshot() sfn.IChainable {
 		resultPath:     "$.Copy",
 		onFailure:      failed,
 	})
-	waitOriginal := b.waitForSnapshot("Unencrypted Snapshot", "$.SnapshotId", failed, copyTask.Next(waitCopy))
+	copyThenWait := copyTask.Next(waitCopy)
+	waitOriginal := b.waitForSnapshot("Unencrypted Snapshot", "$.SnapshotId", failed, copyThenWait)
+	// A snapshot the evidence phase's listing showed completed (and, by
+	// the listing's filters, tagged) is copied without reading it again.
+	listedComplete := b.choice("Was It Listed Completed?").
+		When(sfn.Condition_And(
+			sfn.Condition_IsPresent(jsii.String("$.ListedState")),
+			sfn.Condition_StringEquals(jsii.String("$.ListedState"), jsii.String("completed")),
+		), copyThenWait, nil).
+		Otherwise(waitOriginal)
 
 	return b.choice("Is The Snapshot Encrypted?").
 		When(sfn.Condition_BooleanEquals(jsii.String("$.Encrypted"), jsii.Bool(true)), tagVolume.Next(waitEncrypted), nil).
-		Otherwise(waitOriginal)
+		Otherwise(listedComplete)
 }
 
 // waitForSnapshot polls the snapshot at idPath until it is completed, then

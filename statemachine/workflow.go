@@ -99,8 +99,16 @@ type Workflow struct {
 //     d. cut its other access, in parallel: instance profile detached and
 //     credentials denied, deregistered from target groups and classic load
 //     balancers, Elastic IPs recorded;
-//     e. preserve evidence: snapshot every volume;
-//  4. fail the execution if any instance failed, naming each and its step.
+//     e. start a snapshot of every volume, without waiting for it, so the
+//     next instance's containment does not wait for this one's snapshots;
+//  4. once every instance is contained, per instance (a Map, MaxConcurrency
+//     at a time): preserve its evidence, each snapshot complete, encrypted
+//     (an unencrypted one copied, then deleted) and tagged;
+//  5. fail the execution if any instance failed, naming each and its step.
+//
+// Steps 3 and 4 each run one execution of the instance state machine per
+// instance (Phase Contain, then PreserveEvidence), so the started
+// execution's history grows by about 20 events per instance.
 func New(scope constructs.Construct, id string, s Settings) *Workflow {
 	b := &builder{scope: constructs.NewConstruct(scope, jsii.String(id)), settings: s}
 
@@ -117,6 +125,11 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 	})
 	prepare.AddCatch(prepareFailed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
 
+	options := map[string]interface{}{
+		"RevokeCredentials":      s.RevokeCredentials,
+		"DisassociateElasticIps": s.DisassociateElasticIPs,
+		"SnapshotPollSeconds":    s.SnapshotPollSeconds,
+	}
 	each := sfn.NewMap(b.scope, jsii.String("Contain Each Instance"), &sfn.MapProps{
 		ItemsPath:      jsii.String("$.InstanceIds"),
 		MaxConcurrency: s.MaxConcurrency,
@@ -125,47 +138,93 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 			"Region.$":     "$.Region",
 			"IncidentId.$": "$.IncidentId",
 			// The VPCs whose groups could not be prepared, with the cause.
-			"UnpreparedVpcs.$": "$.IsolationGroups[?(@.Status == 'FAILED')]",
-			"Options": map[string]interface{}{
-				"RevokeCredentials":      s.RevokeCredentials,
-				"DisassociateElasticIps": s.DisassociateElasticIPs,
-				"SnapshotPollSeconds":    s.SnapshotPollSeconds,
-			},
+			"UnpreparedVpcs.$":     "$.IsolationGroups[?(@.Status == 'FAILED')]",
+			"Options":              options,
+			"FleetExecutionName.$": "$$.Execution.Name",
 		},
 		ResultPath: jsii.String("$.Results"),
 	})
 	instance := b.containInstance()
-	each.ItemProcessor(b.startInstanceExecution(), nil)
+	each.ItemProcessor(b.startInstanceExecution(containPhase), nil)
 	mapFailed := sfn.NewFail(b.scope, jsii.String("Containment Interrupted"), &sfn.FailProps{
 		ErrorPath: jsii.String("$.Failure.Error"),
 		CausePath: jsii.String("$.Failure.Cause"),
 	})
 	each.AddCatch(mapFailed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
 
-	tally := b.pass("Tally Outcomes", map[string]interface{}{
+	// Only once every instance is contained is evidence preserved: an
+	// instance's containment ends when its snapshots are started, so the
+	// Map's places are not held while snapshots complete, and the last
+	// instance of a fleet is isolated as soon as the first. The state keeps
+	// only what the rest needs (the ID lists would cost about 44 KB of the
+	// 256 KiB at 1,000 instances).
+	contained := b.pass("Split Contained From Failed", map[string]interface{}{
 		"IncidentId.$":    "$.IncidentId",
 		"Region.$":        "$.Region",
 		"InstanceCount.$": "$.InstanceCount",
-		"Contained.$":     "$.Results[?(@.Outcome == 'CONTAINED')].InstanceId",
-		"Failed.$":        "$.Results[?(@.Outcome == 'FAILED')]",
-		"Details":         "Each instance was contained by its own execution of the state machine " + s.InstanceStateMachineName + ", named after the instance: its output, or its error and cause, give every step; the full summary is in the evidence bucket under <incident-id>/<instance-id>/.",
+		"Results": map[string]interface{}{
+			"Contained.$": "$.Results[?(@.Outcome == 'CONTAINED')]",
+			"Failed.$":    "$.Results[?(@.Outcome == 'FAILED')]",
+		},
+	}, "")
+	preserve := sfn.NewMap(b.scope, jsii.String("Preserve Each Instance's Evidence"), &sfn.MapProps{
+		ItemsPath:      jsii.String("$.Results.Contained"),
+		MaxConcurrency: s.MaxConcurrency,
+		ItemSelector: &map[string]interface{}{
+			"InstanceId.$":            "$$.Map.Item.Value.InstanceId",
+			"ExpectedSnapshotCount.$": "$$.Map.Item.Value.SnapshotCount",
+			"Region.$":                "$.Region",
+			// An instance already under investigation keeps its first
+			// incident ID: its containment says which one it used.
+			"IncidentId.$":         "$$.Map.Item.Value.IncidentId",
+			"UnpreparedVpcs":       []interface{}{},
+			"Options":              options,
+			"FleetExecutionName.$": "$$.Execution.Name",
+		},
+		ResultPath: jsii.String("$.EvidenceResults"),
+	})
+	preserve.ItemProcessor(b.startInstanceExecution(evidencePhase), nil)
+	preserve.AddCatch(sfn.NewFail(b.scope, jsii.String("Evidence Preservation Interrupted"), &sfn.FailProps{
+		ErrorPath: jsii.String("$.Failure.Error"),
+		CausePath: jsii.String("States.Format('Every instance was contained as listed in Contain Each Instance, but preserving their evidence was interrupted: {}', $.Failure.Cause)"),
+	}), &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+
+	tally := b.pass("Tally Outcomes", map[string]interface{}{
+		"IncidentId.$":        "$.IncidentId",
+		"Region.$":            "$.Region",
+		"InstanceCount.$":     "$.InstanceCount",
+		"Contained.$":         "$.Results.Contained[*].InstanceId",
+		"Failed.$":            "$.Results.Failed",
+		"EvidencePreserved.$": "$.EvidenceResults[?(@.Outcome == 'PRESERVED')].InstanceId",
+		"EvidenceFailed.$":    "$.EvidenceResults[?(@.Outcome == 'FAILED')]",
+		"Details": "Each instance was contained, then its evidence preserved, by two executions of the state machine " + s.InstanceStateMachineName +
+			", named after the instance (<instance-id>-<uuid>, then <instance-id>-evidence-<uuid>): their output, or their error and cause, give every step; " +
+			"the full summaries are in the evidence bucket under <incident-id>/<instance-id>/.",
 	}, "")
 	// The cause lists at most the first 25 failed instances (each under
 	// about 1,000 characters), so it stays under the 32,768-character limit
 	// of a cause.
 	incomplete := sfn.NewFail(b.scope, jsii.String("Containment Incomplete"), &sfn.FailProps{
 		Error: jsii.String("ContainmentFailed"),
-		CausePath: jsii.String("States.Format('Incident {}: {} of {} instances were NOT fully contained (contained: {}). Failed (the first 25): {}. " +
-			"Each instance has its own execution of " + s.InstanceStateMachineName + ", named after it.', " +
-			"$.IncidentId, States.ArrayLength($.Failed), $.InstanceCount, States.ArrayLength($.Contained), States.JsonToString(States.ArrayGetItem(States.ArrayPartition($.Failed, 25), 0)))"),
+		CausePath: jsii.String("States.Format('Incident {}: {} of {} instances were NOT fully contained (contained: {}; of those, evidence not preserved: {}). Failed (the first 25): {}. " +
+			"Each instance has its own executions of " + s.InstanceStateMachineName + ", named after it.', " +
+			"$.IncidentId, States.ArrayLength($.Failed), $.InstanceCount, States.ArrayLength($.Contained), States.ArrayLength($.EvidenceFailed), " +
+			"States.JsonToString(States.ArrayGetItem(States.ArrayPartition($.Failed, 25), 0)))"),
+	})
+	evidenceIncomplete := sfn.NewFail(b.scope, jsii.String("Evidence Incomplete"), &sfn.FailProps{
+		Error: jsii.String("EvidenceNotPreserved"),
+		CausePath: jsii.String("States.Format('Incident {}: all {} instances were contained, but the evidence of {} was NOT fully preserved (preserved: {}). Failed (the first 25): {}. " +
+			"Each instance has its evidence execution of " + s.InstanceStateMachineName + ", named <instance-id>-evidence-<uuid>; a snapshot already taken is never deleted before its encrypted copy is verified.', " +
+			"$.IncidentId, $.InstanceCount, States.ArrayLength($.EvidenceFailed), States.ArrayLength($.EvidencePreserved), States.JsonToString(States.ArrayGetItem(States.ArrayPartition($.EvidenceFailed, 25), 0)))"),
 	})
 	outcome := b.choice("Was Every Instance Contained?").
 		When(sfn.Condition_IsPresent(jsii.String("$.Failed[0]")), incomplete, nil).
+		When(sfn.Condition_IsPresent(jsii.String("$.EvidenceFailed[0]")), evidenceIncomplete, nil).
 		Otherwise(sfn.NewSucceed(b.scope, jsii.String("All Instances Contained"), &sfn.SucceedProps{
 			OutputPath: jsii.String("$"),
 		}))
 
-	definition := b.validateInput(b.findInstances(prepare.Next(each).Next(tally).Next(outcome)))
+	definition := b.validateInput(b.findInstances(prepare.Next(each).Next(contained).Next(preserve).Next(tally).Next(outcome)))
 	return &Workflow{
 		Definition: definition,
 		Instance:   instance,
@@ -177,9 +236,12 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 	}
 }
 
-// containInstance is the work done for one instance. Input:
-// {"InstanceId", "Region", "IncidentId"}; output: the instance's summary,
-// with Outcome CONTAINED or FAILED.
+// containInstance is the instance state machine: the work done for one
+// instance, in one of two phases. Input: {"InstanceId", "Region",
+// "IncidentId", "Options", "Phase"}. Phase Contain (or none) contains the
+// instance and starts its snapshots; its output is the instance's summary,
+// with Outcome CONTAINED, or it fails. Phase PreserveEvidence secures the
+// snapshots (preserveEvidence).
 func (b *builder) containInstance() sfn.IChainable {
 	recordFailure := b.pass("Record Instance Failure", map[string]interface{}{
 		"InstanceId.$": "$.InstanceId",
@@ -273,14 +335,16 @@ func (b *builder) containInstance() sfn.IChainable {
 		b.deregisterFromClassicLoadBalancers(), b.recordPublicAddresses())
 	catch(cutAccess)
 
-	evidence := sfn.NewParallel(b.scope, jsii.String("Preserve Evidence"), &sfn.ParallelProps{
+	// The snapshots are started, not waited for: the evidence phase
+	// secures them once the whole fleet is contained.
+	evidence := sfn.NewParallel(b.scope, jsii.String("Start Snapshots"), &sfn.ParallelProps{
 		ResultSelector: &map[string]interface{}{
-			"Snapshots.$":         "$[0].Snapshots.Taken",
+			"SnapshotsStarted.$":  "$[0].Snapshots.Taken",
 			"ExistingSnapshots.$": "$[0]..ExistingEvidence.SnapshotIds[*]",
 		},
 		ResultPath: jsii.String("$.Evidence"),
 	})
-	evidence.Branch(b.snapshotVolumes())
+	evidence.Branch(b.startSnapshots())
 	catch(evidence)
 
 	summary := b.pass("Summarize Instance", map[string]interface{}{
@@ -313,7 +377,7 @@ func (b *builder) containInstance() sfn.IChainable {
 		"DeregisteredFromClassicLoadBalancers.$": "$.Isolated.ClassicLoadBalancers",
 		"DisassociatedElasticIps.$":              "$.Isolated.ElasticIpsDisassociated",
 		"ElasticIps.$":                           "$.Isolated.ElasticIps",
-		"Snapshots.$":                            "$.Evidence.Snapshots",
+		"SnapshotsStarted.$":                     "$.Evidence.SnapshotsStarted",
 		"AlreadyPreservedSnapshots.$":            "$.Evidence.ExistingSnapshots",
 		"Record.$":                               "$.Isolated.Record",
 		"ConsoleScreenshot.$":                    "$.Screenshot",
@@ -330,7 +394,7 @@ func (b *builder) containInstance() sfn.IChainable {
 	writeSummary := b.writeEvidence("Write Containment Summary", summaryKey, "$.Summary",
 		map[string]interface{}{"Sha256.$": "$.ChecksumSHA256"}, "$.SummaryObject", summaryFailed)
 	compact := map[string]interface{}{
-		"SnapshotCount.$":                 "States.ArrayLength($.Summary.Snapshots)",
+		"SnapshotCount.$":                 "States.ArrayLength($.Summary.SnapshotsStarted)",
 		"AlreadyPreservedSnapshotCount.$": "States.ArrayLength($.Summary.AlreadyPreservedSnapshots)",
 		"SummaryObject": map[string]interface{}{
 			"Bucket":   b.settings.EvidenceBucket,
@@ -339,6 +403,7 @@ func (b *builder) containInstance() sfn.IChainable {
 		},
 	}
 	// Metadata and tags are in the summary object and the record.
+	compact["IncidentId.$"] = "$.IncidentId"
 	for _, field := range []string{"InstanceId", "Outcome", "DetachedFromAutoScalingGroups", "TerminationProtection",
 		"StopProtection", "ShutdownBehaviour", "IsolationGroupId", "NetworkInterfaces", "DetachedInstanceProfiles", "CredentialDenyPolicy",
 		"DeregisteredFromTargetGroups", "DeregisteredFromClassicLoadBalancers", "DisassociatedElasticIps", "ElasticIps", "Record", "ConsoleScreenshot"} {
@@ -367,5 +432,11 @@ func (b *builder) containInstance() sfn.IChainable {
 	for _, p := range []sfn.Pass{recordFailure, readFailed, summaryFailed, recordFailed, vpcFailed} {
 		p.Next(notContained)
 	}
-	return b.readInstance(readFailed, b.checkInstance(vpcFailed, secure))
+	contain := b.readInstance(readFailed, b.checkInstance(vpcFailed, secure))
+	return b.choice("Contain Or Preserve Evidence?").
+		When(sfn.Condition_And(
+			sfn.Condition_IsPresent(jsii.String("$.Phase")),
+			sfn.Condition_StringEquals(jsii.String("$.Phase"), jsii.String(EvidencePhase)),
+		), b.preserveEvidence(), nil).
+		Otherwise(contain)
 }

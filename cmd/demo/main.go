@@ -39,6 +39,7 @@ import (
 	"github.com/essential-ir/essential-ir/internal/inspect"
 	"github.com/essential-ir/essential-ir/internal/scene"
 	"github.com/essential-ir/essential-ir/internal/synth"
+	"github.com/essential-ir/essential-ir/statemachine"
 )
 
 // executionTimeout bounds the wait for the containment execution.
@@ -288,8 +289,9 @@ func (d *demo) run(ctx context.Context) (string, error) {
 }
 
 // instanceOutcomes reads the outcome of each instance execution the
-// execution started: its output if it succeeded, else
-// {"InstanceId", "Outcome": "FAILED", "Error", "Cause"}.
+// execution started (each instance's containment, then its evidence): its
+// output if it succeeded, else {"InstanceId", "Phase", "Outcome": "FAILED",
+// "Error", "Cause"}.
 func instanceOutcomes(ctx context.Context, emu *emulator.Emulator, arn string) ([]string, error) {
 	children, err := emu.Children(ctx, arn)
 	if err != nil {
@@ -305,9 +307,9 @@ func instanceOutcomes(ctx context.Context, emu *emulator.Emulator, arn string) (
 			out = append(out, child.Output)
 			continue
 		}
-		var in struct{ InstanceId string }
+		var in struct{ InstanceId, Phase string }
 		_ = json.Unmarshal([]byte(child.Input), &in) // best effort: the heading only
-		failed, err := json.Marshal(map[string]string{"InstanceId": in.InstanceId, "Outcome": child.Status, "Error": child.Error, "Cause": child.Cause})
+		failed, err := json.Marshal(map[string]string{"InstanceId": in.InstanceId, "Phase": in.Phase, "Outcome": child.Status, "Error": child.Error, "Cause": child.Cause})
 		if err != nil {
 			return nil, fmt.Errorf("encode the outcome of %s: %w", c, err)
 		}
@@ -417,9 +419,13 @@ const summaryWidth = 100
 func instanceSummaries(outcomes []string) []string {
 	s := make([]string, len(outcomes))
 	for i, raw := range outcomes {
-		var head struct{ InstanceId, Outcome string }
+		var head struct{ InstanceId, Outcome, Phase string }
 		_ = json.Unmarshal([]byte(raw), &head) // best effort: the heading only
-		s[i] = fmt.Sprintf("Instance %s (its own execution): %s\n%s", head.InstanceId, head.Outcome, compactJSON(raw))
+		phase := "containment"
+		if head.Outcome == "PRESERVED" || head.Phase == statemachine.EvidencePhase {
+			phase = "evidence"
+		}
+		s[i] = fmt.Sprintf("Instance %s, %s (its own execution): %s\n%s", head.InstanceId, phase, head.Outcome, compactJSON(raw))
 	}
 	return s
 }

@@ -25,11 +25,16 @@ func TestCompactJSON(t *testing.T) {
 }
 
 func TestInstanceSummaries(t *testing.T) {
-	s := instanceSummaries([]string{`{"InstanceId":"i-1","Outcome":"CONTAINED"}`, `{"InstanceId":"i-2","Outcome":"FAILED","Error":"E"}`})
-	if len(s) != 2 {
-		t.Fatalf("got %d summaries, want 2", len(s))
+	s := instanceSummaries([]string{`{"InstanceId":"i-1","Outcome":"CONTAINED"}`, `{"InstanceId":"i-2","Outcome":"FAILED","Error":"E"}`,
+		`{"InstanceId":"i-1","Outcome":"PRESERVED"}`, `{"InstanceId":"i-3","Phase":"PreserveEvidence","Outcome":"FAILED"}`})
+	want := []string{"Instance i-1, containment (its own execution): CONTAINED\n{", "Instance i-2, containment (its own execution): FAILED\n{",
+		"Instance i-1, evidence (its own execution): PRESERVED\n{", "Instance i-3, evidence (its own execution): FAILED\n{"}
+	if len(s) != len(want) {
+		t.Fatalf("got %d summaries, want %d", len(s), len(want))
 	}
-	if !strings.HasPrefix(s[0], "Instance i-1 (its own execution): CONTAINED\n{") || !strings.HasPrefix(s[1], "Instance i-2 (its own execution): FAILED\n{") {
-		t.Errorf("summaries = %q", s)
+	for i := range want {
+		if !strings.HasPrefix(s[i], want[i]) {
+			t.Errorf("summary %d = %q, want it to start %q", i, s[i], want[i])
+		}
 	}
 }

@@ -82,7 +82,7 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		Default:     jsii.Number(5),
 		MinValue:    jsii.Number(1),
 		MaxValue:    jsii.Number(40),
-		Description: jsii.String("Instances contained at the same time in one execution."),
+		Description: jsii.String("Instances contained at the same time in one execution; then, once all are contained, instances whose evidence is preserved at the same time."),
 	})
 	tagKey := awscdk.NewCfnParameter(st, jsii.String(ParamTagKey), &awscdk.CfnParameterProps{
 		Type:           jsii.String("String"),

@@ -250,6 +250,10 @@ func TestLogGroupIsKeptAYear(t *testing.T) {
 	})
 }
 
+// fleetMaps are the Maps over the instances of a fleet: containment, then
+// evidence.
+var fleetMaps = []string{"Contain Each Instance", "Preserve Each Instance's Evidence"}
+
 func TestMaxConcurrencyIsTheParameter(t *testing.T) {
 	// In the template: the Map's MaxConcurrency is written as a Ref in the
 	// definition's Fn::Join, right after the key.
@@ -270,12 +274,11 @@ func TestMaxConcurrencyIsTheParameter(t *testing.T) {
 			t.Errorf("{\"Ref\":%q} follows %q, not the MaxConcurrency key", stack.ParamMaxConcurrency, tail(before, 60))
 		}
 	}
-	if refs != 1 {
-		t.Errorf("the definition refers to the %s parameter %d times, want once (the Contain Each Instance Map)", stack.ParamMaxConcurrency, refs)
+	if refs != len(fleetMaps) {
+		t.Errorf("the definition refers to the %s parameter %d times, want once per Map over the instances %v", stack.ParamMaxConcurrency, refs, fleetMaps)
 	}
 
-	// Resolved: the value lands on the Contain Each Instance Map, and only
-	// there.
+	// Resolved: the value lands on the two Maps over the instances.
 	for _, value := range []string{"", "17"} {
 		params := map[string]string{}
 		want := 5.0
@@ -284,8 +287,10 @@ func TestMaxConcurrencyIsTheParameter(t *testing.T) {
 			want = 17
 		}
 		states, _ := definition(t, params)["States"].(map[string]interface{})
-		if got := dig(states, "Contain Each Instance", "MaxConcurrency"); got != want {
-			t.Errorf("with %s=%q, Contain Each Instance has MaxConcurrency %s, want %v", stack.ParamMaxConcurrency, value, show(got), want)
+		for _, m := range fleetMaps {
+			if got := dig(states, m, "MaxConcurrency"); got != want {
+				t.Errorf("with %s=%q, %s has MaxConcurrency %s, want %v", stack.ParamMaxConcurrency, value, m, show(got), want)
+			}
 		}
 	}
 }

@@ -91,6 +91,10 @@ type renderer struct {
 	ids      map[string]bool
 	clusters int
 	end      bool // an End edge leaves the top level
+	// childDrawn is true once the child state machine is drawn: inside
+	// the first task that starts it, in flow order; the tasks after it
+	// refer to that drawing.
+	childDrawn bool
 }
 
 // DOT renders an ASL definition (JSON) as a Graphviz digraph.
@@ -206,7 +210,8 @@ func (r *renderer) state(name string, s state, exit string, depth int) error {
 			return err
 		}
 	case "Task":
-		if s.child != nil {
+		if s.child != nil && !r.childDrawn {
+			r.childDrawn = true
 			var err error
 			if from, err = r.cluster(name, s, depth); err != nil {
 				return err
@@ -216,6 +221,9 @@ func (r *renderer) state(name string, s state, exit string, depth int) error {
 		label := wrap(name)
 		if svc := sdkAction(s.Resource); svc != "" {
 			label += "\n" + svc
+		}
+		if s.child != nil {
+			label += "\n(own execution of the instance\nstate machine, drawn above)"
 		}
 		r.node(pad, name, label, `fillcolor="#dbe9f6", color="#4a78a8"`)
 	case "Choice":
