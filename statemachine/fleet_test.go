@@ -2,13 +2,16 @@ package statemachine_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/essential-ir/essential-ir/infra/stack"
+	"github.com/essential-ir/essential-ir/internal/emulator"
 	"github.com/essential-ir/essential-ir/internal/scene"
+	"github.com/essential-ir/essential-ir/statemachine"
 )
 
 // A fleet's instances are all contained before any instance's evidence is
@@ -67,6 +70,81 @@ func TestFleetIsContainedBeforeEvidenceIsAwaited(t *testing.T) {
 		assertSnapshotsPreserved(t, inst, sum, incident)
 		assertNetworkIsolated(t, inst, sum)
 	}
+}
+
+// When an instance's evidence cannot be secured (every CopySnapshot denied,
+// so its unencrypted volume's snapshot cannot be copied encrypted), the
+// instance stays contained, its unencrypted snapshot is kept (never deleted
+// without a verified copy), the other instance's evidence is preserved, and
+// the execution fails EvidenceNotPreserved naming the instance, the step and
+// AWS's error. It uses the global fault layer, so it does not run in
+// parallel.
+func TestEvidenceFailureKeepsTheFleetContained(t *testing.T) {
+	ctx := context.Background()
+	plain := build(t, scene.InstanceSpec{Name: "copy-denied", Volumes: []scene.VolumeSpec{{SizeGiB: 8}}})
+	encrypted := build(t, scene.InstanceSpec{Name: "copy-not-needed", Volumes: []scene.VolumeSpec{{SizeGiB: 8, Encrypted: true}}})
+	if err := emu.SetFaults(ctx, []emulator.FaultRule{{
+		Service: "ec2", Action: "CopySnapshot", Code: "UnauthorizedOperation",
+		Message: "You are not authorized to perform this operation.", Status: 403, Count: 1000,
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := emu.RunExecution(ctx, machineARN, input(emu.Region(), plain.ID, encrypted.ID), executionTimeout)
+	if clearErr := emu.SetFaults(ctx, nil); clearErr != nil {
+		t.Fatal(clearErr)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Status != "FAILED" || ex.Error != "EvidenceNotPreserved" {
+		t.Fatalf("status %s error %q, want FAILED EvidenceNotPreserved: every CopySnapshot was denied\ncause: %s", ex.Status, ex.Error, ex.Cause)
+	}
+	for _, want := range []string{plain.ID, "Secure Snapshot failed", "UnauthorizedOperation", "all 2 instances were contained"} {
+		if !strings.Contains(ex.Cause, want) {
+			t.Errorf("the cause does not say %q: %s", want, ex.Cause)
+		}
+	}
+	out := tallied(t, ex)
+	if len(out.Contained) != 2 || len(out.Failed) != 0 {
+		t.Errorf("contained %v, failed %v: want both contained", out.Contained, out.Failed)
+	}
+	if len(out.EvidencePreserved) != 1 || out.EvidencePreserved[0] != encrypted.ID || len(out.EvidenceFailed) != 1 || out.EvidenceFailed[0].InstanceId != plain.ID {
+		t.Errorf("evidence preserved %v, failed %v: want %s preserved and %s failed", out.EvidencePreserved, out.EvidenceFailed, encrypted.ID, plain.ID)
+	}
+	incident := incidentID(ex)
+	assertContained(t, encrypted, out, ex, 0)
+	// The instance whose evidence failed is contained all the same.
+	sum := withContainment(out, plain.ID).summary(t, plain.ID)
+	assertTagged(t, plain, incident)
+	assertProtected(t, plain, sum)
+	assertVolumesKept(t, plain)
+	assertNetworkIsolated(t, plain, sum)
+	// The unencrypted snapshot is kept: it is the only copy of the
+	// volume's evidence.
+	kept := 0
+	for _, s := range volumeSnapshots(t, plain.VolumeIDs) {
+		if tagMap(s.Tags)[statemachine.IncidentIDTagKey] == incident && !aws.ToBool(s.Encrypted) {
+			kept++
+		}
+	}
+	if kept != 1 {
+		t.Errorf("%s: %d unencrypted evidence snapshots of its volume remain, want 1 (kept, as it could not be copied)", plain.ID, kept)
+	}
+}
+
+// withContainment is out with the instance's outcome restored to that of its
+// containment, whatever its evidence phase did.
+func withContainment(out Output, id string) Output {
+	instances := make([]InstanceSummary, len(out.Instances))
+	copy(instances, out.Instances)
+	for i, s := range instances {
+		if s.InstanceId == id && s.Evidence.Outcome == "FAILED" {
+			instances[i].Outcome, instances[i].Error, instances[i].Cause = "CONTAINED", "", ""
+			instances[i].Evidence = EvidenceOutcome{}
+		}
+	}
+	out.Instances = instances
+	return out
 }
 
 // snapshotWaits counts the Wait states for snapshots an execution entered.

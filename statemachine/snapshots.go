@@ -98,11 +98,16 @@ func (b *builder) startSnapshots() sfn.IChainable {
 	})
 	none := b.pass("No New Snapshots", map[string]interface{}{"Taken": []interface{}{}}, "$.Snapshots")
 	taken := b.pass("Snapshots Started", map[string]interface{}{"Taken.$": "$.Created.Snapshots[*].SnapshotId"}, "$.Snapshots")
+	create.Next(taken)
 	decide := b.choice("Are Its Volumes Already Preserved?").
 		When(sfn.Condition_NumberEqualsJsonPath(jsii.String("$.ExistingEvidence.VolumeCount"), jsii.String("$.Instance.VolumeCount")), none, nil).
-		Otherwise(create.Next(taken))
+		Otherwise(create)
+	// Only an instance already under investigation can have evidence for
+	// its incident: any other's incident ID is this execution's name, new.
+	hasVolumes := sfn.Condition_IsPresent(jsii.String("$.Instance.BlockDeviceMappings[0]"))
 	return b.choice("Does It Have Volumes To Snapshot?").
-		When(sfn.Condition_IsPresent(jsii.String("$.Instance.BlockDeviceMappings[0]")), existing.Next(decide), nil).
+		When(sfn.Condition_And(hasVolumes, sfn.Condition_IsPresent(jsii.String("$.Instance.IncidentIds[0]"))), existing.Next(decide), nil).
+		When(hasVolumes, create, nil).
 		Otherwise(b.pass("No Volumes To Snapshot", map[string]interface{}{"Taken": []interface{}{}}, "$.Snapshots"))
 }
 
