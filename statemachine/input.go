@@ -48,9 +48,13 @@ func (b *builder) validateInput(next sfn.IChainable) sfn.IChainable {
 	normalise := b.pass("Normalise Input", map[string]interface{}{
 		"InstanceIds.$":   "States.ArrayUnique($.InstanceIds)",
 		"InstanceCount.$": "States.ArrayLength(States.ArrayUnique($.InstanceIds))",
-		"Batches.$":       "States.ArrayPartition(States.ArrayUnique($.InstanceIds), 10)",
-		"Region.$":        "$.Region",
-		"IncidentId.$":    "$$.Execution.Name",
+		// Lookup holds the batches to describe, then (Find Every Instance)
+		// what was found in them: the batches leave the state once used.
+		"Lookup": map[string]interface{}{
+			"Batches.$": "States.ArrayPartition(States.ArrayUnique($.InstanceIds), 10)",
+		},
+		"Region.$":     "$.Region",
+		"IncidentId.$": "$$.Execution.Name",
 	}, "")
 	tooMany := b.choice("Are There Too Many Instances?").
 		When(sfn.Condition_NumberGreaterThan(jsii.String("$.InstanceCount"), jsii.Number(float64(b.settings.MaxInstances))),
@@ -176,7 +180,7 @@ func (b *builder) findInstances(next sfn.IChainable) sfn.IChainable {
 		}),
 	})
 	batches := sfn.NewMap(b.scope, jsii.String("Find Every Instance"), &sfn.MapProps{
-		ItemsPath:      jsii.String("$.Batches"),
+		ItemsPath:      jsii.String("$.Lookup.Batches"),
 		MaxConcurrency: jsii.Number(5),
 		ItemSelector:   &map[string]interface{}{"InstanceIds.$": "$$.Map.Item.Value"},
 		ResultSelector: &map[string]interface{}{
