@@ -41,16 +41,11 @@ func (b *builder) preserveEvidence() sfn.IChainable {
 		action:    "describeSnapshots",
 		iamAction: "ec2:DescribeSnapshots",
 		resources: []string{"*"},
-		params: map[string]interface{}{
-			"OwnerIds": []interface{}{"self"},
-			"Filters": []interface{}{
-				map[string]interface{}{"Name": "description", "Values.$": "States.Array(" + snapshotDescription + ")"},
-				map[string]interface{}{"Name": "tag:" + InstanceIDTagKey, "Values.$": "States.Array($.InstanceId)"},
-				map[string]interface{}{"Name": "tag:" + IncidentIDTagKey, "Values.$": "States.Array($.IncidentId)"},
-				// Listed, a snapshot is verified to carry every evidence tag.
-				map[string]interface{}{"Name": "tag:" + b.settings.TagKey, "Values": []interface{}{b.settings.TagValue}},
-			},
-		},
+		params: evidenceSnapshotsOf(
+			map[string]interface{}{"Name": "description", "Values.$": "States.Array(" + snapshotDescription + ")"},
+			// Listed, a snapshot is verified to carry every evidence tag.
+			map[string]interface{}{"Name": "tag:" + b.settings.TagKey, "Values": []interface{}{b.settings.TagValue}},
+		),
 		resultSelector: map[string]interface{}{
 			"Snapshots.$": "$.Snapshots",
 			"Count.$":     "States.ArrayLength($.Snapshots)",

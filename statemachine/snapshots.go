@@ -80,15 +80,10 @@ func (b *builder) startSnapshots() sfn.IChainable {
 		action:    "describeSnapshots",
 		iamAction: "ec2:DescribeSnapshots",
 		resources: []string{"*"},
-		params: map[string]interface{}{
-			"OwnerIds": []interface{}{"self"},
-			"Filters": []interface{}{
-				map[string]interface{}{"Name": "tag:" + InstanceIDTagKey, "Values.$": "States.Array($.InstanceId)"},
-				map[string]interface{}{"Name": "tag:" + IncidentIDTagKey, "Values.$": "States.Array($.IncidentId)"},
-				map[string]interface{}{"Name": "encrypted", "Values": []interface{}{"true"}},
-				map[string]interface{}{"Name": "status", "Values": []interface{}{"completed"}},
-			},
-		},
+		params: evidenceSnapshotsOf(
+			map[string]interface{}{"Name": "encrypted", "Values": []interface{}{"true"}},
+			map[string]interface{}{"Name": "status", "Values": []interface{}{"completed"}},
+		),
 		resultSelector: map[string]interface{}{
 			"SnapshotIds.$": "$.Snapshots[*].SnapshotId",
 			"VolumeCount.$": "States.ArrayLength(States.ArrayUnique($.Snapshots[*].Tags[?(@.Key == '" + VolumeIDTagKey + "')].Value))",
@@ -118,6 +113,17 @@ func (b *builder) startSnapshots() sfn.IChainable {
 // works on the same instance. An encrypted copy's description says it is a
 // copy, so it is not found.
 const snapshotDescription = "States.Format('essential-ir evidence: incident {}, instance {}, execution {}', $.IncidentId, $.InstanceId, $.FleetExecutionName)"
+
+// evidenceSnapshotsOf are the DescribeSnapshots parameters that list this
+// account's snapshots tagged with the instance and its incident, narrowed
+// by the extra filters.
+func evidenceSnapshotsOf(extra ...interface{}) map[string]interface{} {
+	filters := []interface{}{
+		map[string]interface{}{"Name": "tag:" + InstanceIDTagKey, "Values.$": "States.Array($.InstanceId)"},
+		map[string]interface{}{"Name": "tag:" + IncidentIDTagKey, "Values.$": "States.Array($.IncidentId)"},
+	}
+	return map[string]interface{}{"OwnerIds": []interface{}{"self"}, "Filters": append(filters, extra...)}
+}
 
 // evidenceTags are the tags of every evidence snapshot; extra adds more.
 func (b *builder) evidenceTags(extra []interface{}) []interface{} {

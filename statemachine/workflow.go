@@ -36,12 +36,13 @@ type Settings struct {
 	InstanceStateMachineName string
 }
 
-// MaxInstancesPerExecution bounds one execution. Each instance is contained
-// in its own child execution, whose history (about 540 events, plus about 7
-// per target group and classic load balancer in the region) and state are
-// its own; the fleet execution keeps about 18 history events and about 60
-// bytes of state per contained instance, so 1,000 instances stay below the
-// 25,000-event and 256 KiB limits of an execution (Documentation/performance.md).
+// MaxInstancesPerExecution bounds one execution. Each instance is contained,
+// then its evidence preserved, in child executions whose histories (about
+// 560 events together, plus about 7 per target group and classic load
+// balancer in the region) and state are their own; the fleet execution
+// keeps about 20 history events and under 200 bytes of state per contained
+// instance, so 1,000 instances stay below the 25,000-event and 256 KiB
+// limits of an execution (Documentation/performance.md).
 const MaxInstancesPerExecution = 1000
 
 // DefaultSettings are the settings of a default deployment.
@@ -125,23 +126,27 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 	})
 	prepare.AddCatch(prepareFailed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
 
-	options := map[string]interface{}{
-		"RevokeCredentials":      s.RevokeCredentials,
-		"DisassociateElasticIps": s.DisassociateElasticIPs,
-		"SnapshotPollSeconds":    s.SnapshotPollSeconds,
+	// instanceItem is a Map item for one instance: fields, and what
+	// every phase of an instance needs.
+	instanceItem := func(fields map[string]interface{}) *map[string]interface{} {
+		fields["Region.$"] = "$.Region"
+		fields["FleetExecutionName.$"] = "$$.Execution.Name"
+		fields["Options"] = map[string]interface{}{
+			"RevokeCredentials":      s.RevokeCredentials,
+			"DisassociateElasticIps": s.DisassociateElasticIPs,
+			"SnapshotPollSeconds":    s.SnapshotPollSeconds,
+		}
+		return &fields
 	}
 	each := sfn.NewMap(b.scope, jsii.String("Contain Each Instance"), &sfn.MapProps{
 		ItemsPath:      jsii.String("$.InstanceIds"),
 		MaxConcurrency: s.MaxConcurrency,
-		ItemSelector: &map[string]interface{}{
+		ItemSelector: instanceItem(map[string]interface{}{
 			"InstanceId.$": "$$.Map.Item.Value",
-			"Region.$":     "$.Region",
 			"IncidentId.$": "$.IncidentId",
 			// The VPCs whose groups could not be prepared, with the cause.
-			"UnpreparedVpcs.$":     "$.IsolationGroups[?(@.Status == 'FAILED')]",
-			"Options":              options,
-			"FleetExecutionName.$": "$$.Execution.Name",
-		},
+			"UnpreparedVpcs.$": "$.IsolationGroups[?(@.Status == 'FAILED')]",
+		}),
 		ResultPath: jsii.String("$.Results"),
 	})
 	instance := b.containInstance()
@@ -156,7 +161,7 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 	// instance's containment ends when its snapshots are started, so the
 	// Map's places are not held while snapshots complete, and the last
 	// instance of a fleet is isolated as soon as the first. The state keeps
-	// only what the rest needs (the ID lists would cost about 44 KB of the
+	// only what the rest needs (the ID list would cost about 22 KB of the
 	// 256 KiB at 1,000 instances).
 	contained := b.pass("Split Contained From Failed", map[string]interface{}{
 		"IncidentId.$":    "$.IncidentId",
@@ -170,17 +175,14 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 	preserve := sfn.NewMap(b.scope, jsii.String("Preserve Each Instance's Evidence"), &sfn.MapProps{
 		ItemsPath:      jsii.String("$.Results.Contained"),
 		MaxConcurrency: s.MaxConcurrency,
-		ItemSelector: &map[string]interface{}{
+		ItemSelector: instanceItem(map[string]interface{}{
 			"InstanceId.$":            "$$.Map.Item.Value.InstanceId",
 			"ExpectedSnapshotCount.$": "$$.Map.Item.Value.SnapshotCount",
-			"Region.$":                "$.Region",
 			// An instance already under investigation keeps its first
 			// incident ID: its containment says which one it used.
-			"IncidentId.$":         "$$.Map.Item.Value.IncidentId",
-			"UnpreparedVpcs":       []interface{}{},
-			"Options":              options,
-			"FleetExecutionName.$": "$$.Execution.Name",
-		},
+			"IncidentId.$":   "$$.Map.Item.Value.IncidentId",
+			"UnpreparedVpcs": []interface{}{},
+		}),
 		ResultPath: jsii.String("$.EvidenceResults"),
 	})
 	preserve.ItemProcessor(b.startInstanceExecution(evidencePhase), nil)
