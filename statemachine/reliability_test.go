@@ -822,6 +822,13 @@ func runMatrixCase(t *testing.T, c matrixCase, sc caseScenes, bareCalls map[stri
 				if !calls(inst) {
 					t.Errorf("instance %s never calls %s, yet it failed: %s", inst.ID, api, sum.Cause)
 				}
+				if sum.Evidence.Outcome == "FAILED" {
+					// Only its evidence phase failed: it is contained.
+					assertContainedButEvidence(t, inst, out, ex)
+					if ex.Error != "EvidenceNotPreserved" && len(out.Failed) == 0 {
+						t.Errorf("every instance was contained but %s's evidence failed: execution error %q, want EvidenceNotPreserved", inst.ID, ex.Error)
+					}
+				}
 				assertStepNamed(t, api, inst.ID, sum.Cause)
 				if !namesAWSError(sum.Error+" "+sum.Cause, rule) {
 					t.Errorf("%s: error %q and cause do not name AWS's error %s: %s", inst.ID, sum.Error, rule.Code, sum.Cause)
@@ -1503,6 +1510,18 @@ func assertContainedStopped(t *testing.T, inst *scene.Instance, out Output, ex *
 // given stack parameters: with DisassociateElasticIps=true the instance's
 // Elastic IP must be released and reported so (assertContained expects it
 // kept), and the record is in d's bucket.
+// assertContainedButEvidence checks that an instance whose evidence phase
+// failed was contained all the same: tagged, protected, its volumes kept,
+// its network isolated.
+func assertContainedButEvidence(t *testing.T, inst *scene.Instance, out Output, ex *emulator.Execution) {
+	t.Helper()
+	sum := withContainment(out, inst.ID).summary(t, inst.ID)
+	assertTagged(t, inst, incidentID(ex))
+	assertProtected(t, inst, sum)
+	assertVolumesKept(t, inst)
+	assertNetworkIsolated(t, inst, sum)
+}
+
 func assertContainedOn(t *testing.T, d *deploy.Deployment, params map[string]string, inst *scene.Instance, out Output, ex *emulator.Execution, desiredBefore int32) {
 	t.Helper()
 	if d.StateMachineARN == machineARN {

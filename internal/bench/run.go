@@ -104,8 +104,9 @@ type Measurement struct {
 	// execution input/output in the history.
 	LargestPayload Payload `json:"largestPayload"`
 	// Payloads are the largest payload of each kind of event and state
-	// (Payloads), for the scale estimate.
-	Payloads map[string]int `json:"-"`
+	// (Payloads), for the scale estimate; saved, so a report rendered from
+	// JSON estimates as the run did.
+	Payloads map[string]int `json:"payloads,omitempty"`
 	// Scene describes the instances and account the execution ran on.
 	Scene SceneFacts `json:"scene"`
 	// SharedGroups and ValidatesInput are the design's (see Design).
