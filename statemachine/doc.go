@@ -15,9 +15,12 @@
 //	isolation.go     the isolation security group and the ENI swap
 //	profile.go       detach the IAM instance profile
 //	targetgroups.go  deregister from every ELBv2 target group
-//	snapshots.go     snapshot every volume, encrypted, tagged
+//	snapshots.go     start a snapshot of every volume; secure one snapshot
+//	evidence.go      the evidence phase: secure every started snapshot
+//	fleet.go         each instance's two executions: containment, evidence
 //	workflow.go      the order of the steps and the per-instance summary
 //
 // The definition is JSONPath Amazon States Language made only of aws-sdk
-// service integrations: no Lambda.
+// service integrations and Step Functions' own startExecution (each
+// instance's executions): no Lambda.
 package statemachine
