@@ -90,10 +90,8 @@ func (b *builder) startInstanceExecution(p instancePhase) sfn.IChainable {
 		JitterStrategy: sfn.JitterType_FULL,
 	})
 	start.AddCatch(b.instanceNotContained(p), &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
-	if p.phase == EvidencePhase {
-		// The containment phase granted the same access.
-		return start
-	}
+	// Both phases start the same state machine: their access merges into
+	// the same statements (PolicyStatements).
 	rule := managedRule()
 	b.access = append(b.access,
 		Access{Action: "states:StartExecution", Resources: []string{machine}},
