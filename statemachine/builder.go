@@ -60,7 +60,16 @@ type sdkCall struct {
 	// recorded and not a failure of the instance; it becomes the task's
 	// Comment, starting "Best effort: ".
 	bestEffort string
+	// retries bounds the retries of throttling and transient errors (0:
+	// defaultRetries). A call whose failure has a fallback retries less, so
+	// waiting on it never delays what comes after it by long.
+	retries int
 }
+
+// defaultRetries is how often a call is retried on throttling and transient
+// errors: with back-off from 1 s doubling to 16 s, full jitter, about 15 s
+// expected and 31 s at most.
+const defaultRetries = 5
 
 // BestEffortComment starts the Comment of every task whose failure is
 // recorded instead of failing the instance.
@@ -96,11 +105,15 @@ func (b *builder) call(c sdkCall) tasks.CallAwsService {
 		props.Comment = jsii.String(BestEffortComment + c.bestEffort)
 	}
 	task := tasks.NewCallAwsService(b.scope, jsii.String(c.name), props)
+	retries := c.retries
+	if retries == 0 {
+		retries = defaultRetries
+	}
 	task.AddRetry(&sfn.RetryProps{
 		Errors:         jsii.Strings(transientErrors(c.service)...),
 		Interval:       awscdk.Duration_Seconds(jsii.Number(1)),
 		BackoffRate:    jsii.Number(2),
-		MaxAttempts:    jsii.Number(5),
+		MaxAttempts:    jsii.Number(float64(retries)),
 		MaxDelay:       awscdk.Duration_Seconds(jsii.Number(16)),
 		JitterStrategy: sfn.JitterType_FULL,
 	})

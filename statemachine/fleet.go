@@ -30,6 +30,7 @@ type instancePhase struct {
 var (
 	containPhase = instancePhase{
 		phase: ContainPhase, state: "Contain Instance", nameFormat: "{}-{}",
+		input:  map[string]interface{}{"TargetGroups.$": "$.TargetGroups"},
 		output: []string{"InstanceId", "IncidentId", "Outcome", "SnapshotCount"},
 	}
 	evidencePhase = instancePhase{

@@ -23,6 +23,9 @@ func (b *builder) readInstance(onFailure, next sfn.IChainable) sfn.IChainable {
 	for _, f := range instanceInputFields {
 		state[f+".$"] = "$[0]." + f
 	}
+	// The fleet's listing of the target groups, given to a containment
+	// (containPhase) for deregisterFromTargetGroups.
+	state["TargetGroups.$"] = "$[0].TargetGroups"
 	for _, start := range []map[string]interface{}{targetGroupScanStart, classicScanStart} {
 		for k, v := range start {
 			state[k] = v

@@ -1,6 +1,8 @@
 package statemachine
 
 import (
+	"fmt"
+
 	"github.com/aws/jsii-runtime-go"
 
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
@@ -19,6 +21,102 @@ const targetGroupConcurrency = 10
 // no longer exists.
 const targetGroupNotFound = "ElasticLoadBalancingV2.TargetGroupNotFoundException"
 
+// listedTargetsPerGroup bounds the targets the fleet keeps of each target
+// group it lists once (listTargetGroupsOnce): a group with more is listed
+// as crowded, without its targets, and each instance reads it itself. So
+// the listing stays under about 25 KB for a full page of 100 groups, in the
+// started execution's state and in each instance's input, whatever the
+// groups hold (up to 1,000 targets each).
+const listedTargetsPerGroup = 5
+
+// targetGroupListingRetries bounds the retries of the fleet's one listing
+// of the target groups: it runs before any instance is contained, so under
+// throttling it gives up within about 7 s (full jitter: 1, 2 and 4 s at
+// most) and each instance then reads the groups itself, after isolation.
+const targetGroupListingRetries = 3
+
+// listTargetGroupsOnce reads, once for the whole fleet and beside the input
+// check, which instances each target group of type instance lists, so an
+// instance's containment needs no call to find its target groups: without
+// it, every instance reads every group in the region, N × G calls for N
+// instances and G groups, against the ELB API's 40 Describe calls a second
+// per account and region (Elastic Load Balancing User Guide, "Request
+// throttling for the Elastic Load Balancing API"), shared with everything
+// else in the account.
+//
+// Output: {"Listed": [{"TargetGroupArn", "Members": {"Count", "Ids"}}],
+// "Crowded": [ARNs]}: each group with at most listedTargetsPerGroup targets
+// (Ids are all its targets, draining ones too), and the ARNs of those with
+// more. Or {"NotListed": why}: more groups than one page of 100, or a read
+// that failed after its retries; each instance then reads the groups itself
+// (deregisterFromTargetGroups), as it would with no listing, so nothing the
+// listing misses goes unchecked. It never fails: the input check beside it
+// must decide alone whether the execution goes on.
+func (b *builder) listTargetGroupsOnce() sfn.IChainable {
+	notListed := b.pass("Target Groups Not Listed Once", map[string]interface{}{
+		"NotListed.$": "States.Format('listing the target groups once for the fleet failed, so each instance reads them itself: {}', $.Failure.Cause)",
+	}, "")
+	list := b.call(sdkCall{
+		name:           "List Target Groups Once",
+		service:        "elasticloadbalancingv2",
+		action:         "describeTargetGroups",
+		iamAction:      "elasticloadbalancing:DescribeTargetGroups",
+		resources:      []string{"*"},
+		params:         map[string]interface{}{"PageSize": targetGroupPageSize},
+		resultSelector: targetGroupPageSelector,
+		resultPath:     "$",
+		retries:        targetGroupListingRetries,
+		onFailure:      notListed,
+	})
+	tooMany := b.pass("Too Many Target Groups To List Once", map[string]interface{}{
+		"NotListed": fmt.Sprintf("more than %d target groups, so each instance reads them itself, page by page", targetGroupPageSize),
+	}, "")
+	each := sfn.NewMap(b.scope, jsii.String("List Each Target Group's Targets"), &sfn.MapProps{
+		ItemsPath:      jsii.String("$.Arns"),
+		MaxConcurrency: jsii.Number(targetGroupConcurrency),
+		ItemSelector:   &map[string]interface{}{"TargetGroupArn.$": "$$.Map.Item.Value"},
+		ResultSelector: &map[string]interface{}{
+			"Listed.$":  fmt.Sprintf("$[?(@.Members.Count <= %d)]", listedTargetsPerGroup),
+			"Crowded.$": fmt.Sprintf("$[?(@.Members.Count > %d)].TargetGroupArn", listedTargetsPerGroup),
+		},
+	})
+	// A group deleted since it was listed serves nobody.
+	gone := b.pass("Target Group Gone Before Its Listing", map[string]interface{}{
+		"TargetGroupArn.$": "$.TargetGroupArn",
+		"Members":          map[string]interface{}{"Count": 0, "Ids": []interface{}{}},
+	}, "")
+	each.ItemProcessor(b.call(sdkCall{
+		name:      "List Target Group Targets Once",
+		service:   "elasticloadbalancingv2",
+		action:    "describeTargetHealth",
+		iamAction: "elasticloadbalancing:DescribeTargetHealth",
+		resources: []string{"*"},
+		params:    map[string]interface{}{"TargetGroupArn.$": "$.TargetGroupArn"},
+		resultSelector: map[string]interface{}{
+			"Count.$": "States.ArrayLength($.TargetHealthDescriptions)",
+			"Ids.$":   fmt.Sprintf("$.TargetHealthDescriptions[0:%d].Target.Id", listedTargetsPerGroup),
+		},
+		resultPath: "$.Members",
+		retries:    targetGroupListingRetries,
+		catches:    []catchTo{{errors: []string{targetGroupNotFound}, next: gone}},
+		onFailure: sfn.NewFail(b.scope, jsii.String("Target Group Targets Not Listed Once"), &sfn.FailProps{
+			ErrorPath: jsii.String("$.Failure.Error"),
+			CausePath: jsii.String("$.Failure.Cause"),
+		}),
+	}), nil)
+	each.AddCatch(notListed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	return list.Next(b.choice("Do The Target Groups Fit One Page?").
+		When(sfn.Condition_IsPresent(jsii.String("$.NextMarkers[0]")), tooMany, nil).
+		Otherwise(each))
+}
+
+// targetGroupPageSelector keeps, of a page of DescribeTargetGroups, the
+// ARNs of the groups of type instance and the marker of the next page.
+var targetGroupPageSelector = map[string]interface{}{
+	"Arns.$":        "$.TargetGroups[?(@.TargetType == 'instance')].TargetGroupArn",
+	"NextMarkers.$": "$..NextMarker",
+}
+
 // memberOfInput is true in a task's ResultSelector when the result's list
 // of instance IDs at idsPath holds the instance the execution contains: the
 // instance state machine's input names it, and a ResultSelector may read the
@@ -29,21 +127,21 @@ func memberOfInput(idsPath string) string {
 }
 
 // deregisterFromTargetGroups takes the instance out of every ELBv2 target
-// group of type instance that lists it, across all pages of target groups,
-// so no load balancer sends it requests. A target that is draining counts as
-// deregistered: that is how ELB reports it until the deregistration delay
-// ends. The ARNs of the groups it was removed from are kept.
+// group of type instance that lists it, so no load balancer sends it
+// requests. A target that is draining counts as deregistered: that is how
+// ELB reports it until the deregistration delay ends. The ARNs of the
+// groups it was removed from are kept.
 //
-// Each page is read in two passes: every group's targets are read and the
-// read alone says whether the instance is one (a Map iteration of one task,
-// 7 history events per group, the part that grows with the region), then
-// the groups that list it are left one by one and verified.
+// When the fleet listed the groups once (listTargetGroupsOnce, given in
+// $.TargetGroups), the listing says which groups list the instance, without
+// a call, and only the crowded groups are read. Otherwise the instance reads
+// every group itself, across all pages: every group's targets are read and
+// the read alone says whether the instance is one (a Map iteration of one
+// task, 7 history events per group, the part that grows with the region).
+// Either way, the groups that list it are then left one by one and
+// verified.
 func (b *builder) deregisterFromTargetGroups() sfn.IChainable {
 	failed := b.stepFailed("Deregister From Target Groups")
-	listSelector := map[string]interface{}{
-		"Arns.$":        "$.TargetGroups[?(@.TargetType == 'instance')].TargetGroupArn",
-		"NextMarkers.$": "$..NextMarker",
-	}
 	list := func(name string, params map[string]interface{}) sfn.TaskStateBase {
 		params["PageSize"] = targetGroupPageSize
 		return b.call(sdkCall{
@@ -53,7 +151,7 @@ func (b *builder) deregisterFromTargetGroups() sfn.IChainable {
 			iamAction:      "elasticloadbalancing:DescribeTargetGroups",
 			resources:      []string{"*"},
 			params:         params,
-			resultSelector: listSelector,
+			resultSelector: targetGroupPageSelector,
 			resultPath:     "$.TargetGroupPage",
 			onFailure:      failed,
 		})
@@ -61,6 +159,7 @@ func (b *builder) deregisterFromTargetGroups() sfn.IChainable {
 	first := list("List Target Groups", map[string]interface{}{})
 	next := list("List More Target Groups", map[string]interface{}{"Marker.$": "$.TargetGroupPage.NextMarkers[0]"})
 
+	memberGroups := &map[string]interface{}{"Arns.$": "$[?(@.Membership.Member == true)].TargetGroupArn"}
 	each := sfn.NewMap(b.scope, jsii.String("Check Each Target Group"), &sfn.MapProps{
 		ItemsPath:      jsii.String("$.TargetGroupPage.Arns"),
 		MaxConcurrency: jsii.Number(targetGroupConcurrency),
@@ -68,27 +167,45 @@ func (b *builder) deregisterFromTargetGroups() sfn.IChainable {
 			"InstanceId.$":     "$.InstanceId",
 			"TargetGroupArn.$": "$$.Map.Item.Value",
 		},
-		ResultSelector: &map[string]interface{}{"Arns.$": "$[?(@.Membership.Member == true)].TargetGroupArn"},
+		ResultSelector: memberGroups,
 		ResultPath:     jsii.String("$.MemberGroups"),
 	})
-	// A group deleted since it was listed serves nobody.
-	gone := b.pass("Target Group Gone", map[string]interface{}{
-		"TargetGroupArn.$": "$.TargetGroupArn",
-		"Membership":       map[string]interface{}{"Member": false},
-	}, "")
-	each.ItemProcessor(b.call(sdkCall{
-		name:           "Read Target Group Members",
-		service:        "elasticloadbalancingv2",
-		action:         "describeTargetHealth",
-		iamAction:      "elasticloadbalancing:DescribeTargetHealth",
-		resources:      []string{"*"},
-		params:         map[string]interface{}{"TargetGroupArn.$": "$.TargetGroupArn"},
-		resultSelector: map[string]interface{}{"Member.$": memberOfInput("$.TargetHealthDescriptions[*].Target.Id")},
-		resultPath:     "$.Membership",
-		catches:        []catchTo{{errors: []string{targetGroupNotFound}, next: gone}},
-		onFailure:      b.stepFailed("Read Target Group Members"),
-	}), nil)
+	each.ItemProcessor(b.readTargetGroupMembers("Read Target Group Members", "Target Group Gone"), nil)
 	each.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+
+	// The fleet's listing answers for each listed group in the Map's item
+	// itself; the iteration only passes it on.
+	listed := sfn.NewMap(b.scope, jsii.String("Check Each Listed Target Group"), &sfn.MapProps{
+		ItemsPath: jsii.String("$.TargetGroups.Listed"),
+		ItemSelector: &map[string]interface{}{
+			"TargetGroupArn.$": "$$.Map.Item.Value.TargetGroupArn",
+			"Membership": map[string]interface{}{
+				"Member.$": "States.ArrayContains($$.Map.Item.Value.Members.Ids, $.InstanceId)",
+			},
+		},
+		ResultSelector: memberGroups,
+		ResultPath:     jsii.String("$.MemberGroups"),
+	})
+	listed.ItemProcessor(sfn.NewPass(b.scope, jsii.String("Listed Target Group Checked"), nil), nil)
+	listed.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+
+	// The crowded groups are read once the listed ones are left; taking
+	// them out of $.TargetGroups.Crowded ends the loop.
+	takeCrowded := b.pass("Take The Crowded Target Groups", map[string]interface{}{
+		"Checking.$": "$.TargetGroups.Crowded",
+	}, "$.TargetGroups")
+	crowded := sfn.NewMap(b.scope, jsii.String("Check Each Crowded Target Group"), &sfn.MapProps{
+		ItemsPath:      jsii.String("$.TargetGroups.Checking"),
+		MaxConcurrency: jsii.Number(targetGroupConcurrency),
+		ItemSelector: &map[string]interface{}{
+			"InstanceId.$":     "$.InstanceId",
+			"TargetGroupArn.$": "$$.Map.Item.Value",
+		},
+		ResultSelector: memberGroups,
+		ResultPath:     jsii.String("$.MemberGroups"),
+	})
+	crowded.ItemProcessor(b.readTargetGroupMembers("Read Crowded Target Group Members", "Crowded Target Group Gone"), nil)
+	crowded.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
 
 	leave := sfn.NewMap(b.scope, jsii.String("Leave Each Target Group"), &sfn.MapProps{
 		ItemsPath: jsii.String("$.MemberGroups.Arns"),
@@ -109,9 +226,37 @@ func (b *builder) deregisterFromTargetGroups() sfn.IChainable {
 	}, "$.TargetGroupScan")
 	more := b.choice("Are There More Target Groups?").
 		When(sfn.Condition_IsPresent(jsii.String("$.TargetGroupPage.NextMarkers[0]")), next, nil).
+		When(sfn.Condition_IsPresent(jsii.String("$.TargetGroups.Crowded[0]")), takeCrowded, nil).
 		Otherwise(b.succeed("Target Groups Checked"))
 	next.Next(each)
-	return first.Next(each).Next(leave).Next(record).Next(more)
+	listed.Next(leave)
+	takeCrowded.Next(crowded).Next(leave)
+	first.Next(each).Next(leave).Next(record).Next(more)
+	return b.choice("Did The Fleet List The Target Groups?").
+		When(sfn.Condition_IsPresent(jsii.String("$.TargetGroups.Listed")), listed, nil).
+		Otherwise(first)
+}
+
+// readTargetGroupMembers reads one target group's targets and says whether
+// the instance is one. Input {"InstanceId", "TargetGroupArn"}; output the
+// same with "Membership": {"Member"}. A group deleted since it was listed
+// serves nobody (gone).
+func (b *builder) readTargetGroupMembers(name, gone string) sfn.IChainable {
+	return b.call(sdkCall{
+		name:           name,
+		service:        "elasticloadbalancingv2",
+		action:         "describeTargetHealth",
+		iamAction:      "elasticloadbalancing:DescribeTargetHealth",
+		resources:      []string{"*"},
+		params:         map[string]interface{}{"TargetGroupArn.$": "$.TargetGroupArn"},
+		resultSelector: map[string]interface{}{"Member.$": memberOfInput("$.TargetHealthDescriptions[*].Target.Id")},
+		resultPath:     "$.Membership",
+		catches: []catchTo{{errors: []string{targetGroupNotFound}, next: b.pass(gone, map[string]interface{}{
+			"TargetGroupArn.$": "$.TargetGroupArn",
+			"Membership":       map[string]interface{}{"Member": false},
+		}, "")}},
+		onFailure: b.stepFailed(name),
+	})
 }
 
 // targetGroupScanStart is where the target group scan keeps the groups it

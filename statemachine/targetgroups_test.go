@@ -2,6 +2,7 @@ package statemachine_test
 
 import (
 	"context"
+	"encoding/json"
 	"sort"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
+	"github.com/essential-ir/essential-ir/internal/emulator"
 	"github.com/essential-ir/essential-ir/internal/scene"
 )
 
@@ -55,5 +57,170 @@ func assertStillRegistered(t *testing.T, inst *scene.Instance) {
 		if !activeTarget(t, g, inst.ID) {
 			t.Errorf("%s: no longer a target of %s, but nothing should have changed", inst.ID, g)
 		}
+	}
+}
+
+// targetGroupListing is what the fleet's one listing of the region's target
+// groups found (listTargetGroupsOnce), read from the started execution's
+// history.
+type targetGroupListing struct {
+	Listed []struct {
+		TargetGroupArn string
+		Members        struct {
+			Count int
+			Ids   []string
+		}
+	}
+	Crowded   []string
+	NotListed string
+}
+
+// fleetListing reads the fleet's listing of the target groups from the
+// output of its first state, the input check beside it.
+func fleetListing(t *testing.T, ex *emulator.Execution) targetGroupListing {
+	t.Helper()
+	events, err := emu.History(context.Background(), ex.ARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if d := e.StateExitedEventDetails; d != nil && aws.ToString(d.Name) == "Find Instances And Target Groups" {
+			var out struct{ TargetGroups targetGroupListing }
+			if err := json.Unmarshal([]byte(aws.ToString(d.Output)), &out); err != nil {
+				t.Fatalf("Find Instances And Target Groups output: %v", err)
+			}
+			return out.TargetGroups
+		}
+	}
+	t.Fatal("the execution never left Find Instances And Target Groups")
+	return targetGroupListing{}
+}
+
+// elbv2Calls counts the ELBv2 calls an execution's own history scheduled,
+// by action (its child executions' calls are in their own histories).
+func elbv2Calls(t *testing.T, arn string) map[string]int {
+	t.Helper()
+	events, err := emu.History(context.Background(), arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := map[string]int{}
+	for _, e := range events {
+		if d := e.TaskScheduledEventDetails; d != nil && aws.ToString(d.ResourceType) == "aws-sdk:elasticloadbalancingv2" {
+			calls[aws.ToString(d.Resource)]++
+		}
+	}
+	return calls
+}
+
+// The region's target groups are read once for the whole fleet, not once
+// per instance: the started execution lists them and reads each group's
+// targets, and each instance's own execution reads only the groups too
+// crowded to list (more than 5 targets) and, after leaving a group, that
+// group again to verify. Each instance still leaves every group it is in,
+// listed or crowded, and nobody else is touched. It does not run in
+// parallel: tests running beside it could fill the region with more target
+// groups than one page, and the listing would then (rightly) give way to
+// each instance reading them itself (TestLeavesLoadBalancersOnEveryPage).
+func TestTargetGroupsAreListedOnceForTheFleet(t *testing.T) {
+	ctx := context.Background()
+	vpc, err := scenes.VPC(ctx, "listing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet, err := scenes.Fleet(ctx, []*scene.VPC{vpc}, 2, scene.InstanceSpec{Name: "listed", VPC: vpc, TargetGroups: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bystanders, err := scenes.Fleet(ctx, []*scene.VPC{vpc}, 5, scene.InstanceSpec{Name: "bystander", VPC: vpc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := fleet[0], fleet[1]
+	for _, inst := range fleet {
+		defer retireLoadBalancers(t, inst)
+	}
+	// A crowded group: a and the five bystanders. A listed group shared by
+	// b and one bystander.
+	group := func(name string, members ...*scene.Instance) string {
+		tg, err := scenes.ELBv2.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{
+			Name: aws.String(name + "-" + vpc.ID[len(vpc.ID)-8:]), Protocol: elbv2types.ProtocolEnumHttp, Port: aws.Int32(80),
+			VpcId: aws.String(vpc.ID), TargetType: elbv2types.TargetTypeEnumInstance,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		arn := aws.ToString(tg.TargetGroups[0].TargetGroupArn)
+		t.Cleanup(func() {
+			_, _ = scenes.ELBv2.DeleteTargetGroup(context.Background(), &elbv2.DeleteTargetGroupInput{TargetGroupArn: aws.String(arn)})
+		})
+		var targets []elbv2types.TargetDescription
+		for _, m := range members {
+			targets = append(targets, elbv2types.TargetDescription{Id: aws.String(m.ID)})
+		}
+		if _, err := scenes.ELBv2.RegisterTargets(ctx, &elbv2.RegisterTargetsInput{TargetGroupArn: aws.String(arn), Targets: targets}); err != nil {
+			t.Fatal(err)
+		}
+		return arn
+	}
+	crowdedGroup := group("crowded", append([]*scene.Instance{a}, bystanders...)...)
+	sharedGroup := group("shared", b, bystanders[0])
+
+	ex := run(t, input(emu.Region(), a.ID, b.ID))
+	out := mustSucceed(t, ex)
+
+	listing := fleetListing(t, ex)
+	if listing.NotListed != "" {
+		t.Fatalf("the fleet did not list the target groups: %s", listing.NotListed)
+	}
+	listed := map[string]int{}
+	for _, g := range listing.Listed {
+		listed[g.TargetGroupArn] = g.Members.Count
+	}
+	if n, ok := listed[sharedGroup]; !ok || n != 2 {
+		t.Errorf("the listing has the shared group %s with %d targets (listed: %v), want it listed with 2", sharedGroup, n, ok)
+	}
+	if !strings.Contains(strings.Join(listing.Crowded, " "), crowdedGroup) {
+		t.Errorf("the listing does not give the crowded group %s (6 targets) as crowded: %v", crowdedGroup, listing.Crowded)
+	}
+	if _, ok := listed[crowdedGroup]; ok {
+		t.Errorf("the crowded group %s is listed with its targets", crowdedGroup)
+	}
+
+	// The started execution read the groups once; each instance read only
+	// the crowded groups and the groups it left.
+	groups := len(listing.Listed) + len(listing.Crowded)
+	fleetCalls := elbv2Calls(t, ex.ARN)
+	if fleetCalls["describeTargetGroups"] != 1 || fleetCalls["describeTargetHealth"] != groups {
+		t.Errorf("the started execution made %v ELBv2 calls, want 1 describeTargetGroups and one describeTargetHealth per group (%d)", fleetCalls, groups)
+	}
+	left := map[string][]string{a.ID: {a.TargetGroupARNs[0], crowdedGroup}, b.ID: {b.TargetGroupARNs[0], sharedGroup}}
+	for _, inst := range fleet {
+		sum := out.summary(t, inst.ID)
+		calls := elbv2Calls(t, sum.Execution)
+		if want := len(listing.Crowded) + len(left[inst.ID]); calls["describeTargetGroups"] != 0 || calls["describeTargetHealth"] != want {
+			t.Errorf("%s: its execution made %v ELBv2 calls, want no describeTargetGroups and %d describeTargetHealth (%d crowded groups, %d groups left)",
+				inst.ID, calls, want, len(listing.Crowded), len(left[inst.ID]))
+		}
+		got := append([]string(nil), sum.DeregisteredFromTargetGroups...)
+		want := append([]string(nil), left[inst.ID]...)
+		sort.Strings(got)
+		sort.Strings(want)
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s: output DeregisteredFromTargetGroups = %v, want %v", inst.ID, got, want)
+		}
+		for _, g := range left[inst.ID] {
+			if activeTarget(t, g, inst.ID) {
+				t.Errorf("%s: still an active target of %s", inst.ID, g)
+			}
+		}
+	}
+	for _, by := range bystanders {
+		if !activeTarget(t, crowdedGroup, by.ID) {
+			t.Errorf("bystander %s was taken out of the crowded group", by.ID)
+		}
+	}
+	if !activeTarget(t, sharedGroup, bystanders[0].ID) {
+		t.Errorf("bystander %s was taken out of the shared group", bystanders[0].ID)
 	}
 }

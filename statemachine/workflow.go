@@ -146,6 +146,8 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 			"IncidentId.$": "$.IncidentId",
 			// The VPCs whose groups could not be prepared, with the cause.
 			"UnpreparedVpcs.$": "$.IsolationGroups[?(@.Status == 'FAILED')]",
+			// The region's target groups, listed once for the fleet.
+			"TargetGroups.$": "$.TargetGroups",
 		}),
 		ResultPath: jsii.String("$.Results"),
 	})
@@ -226,7 +228,28 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 			OutputPath: jsii.String("$"),
 		}))
 
-	definition := b.validateInput(b.findInstances(prepare.Next(each).Next(contained).Next(preserve).Next(tally).Next(outcome)))
+	// The region's target groups are listed once for the whole fleet, beside
+	// the input check and the VPCs' preparation (two calls each when the
+	// VPCs' groups exist), so the listing adds no call before isolation. A
+	// failing input check or VPC preparation fails the execution with its
+	// own error and cause, passed on unchanged (nothing was changed yet).
+	// The listing never fails.
+	lookUp := sfn.NewParallel(b.scope, jsii.String("Find Instances And Target Groups"), &sfn.ParallelProps{
+		ResultSelector: &map[string]interface{}{
+			"InstanceIds.$":     "$[0].InstanceIds",
+			"InstanceCount.$":   "$[0].InstanceCount",
+			"Region.$":          "$[0].Region",
+			"IncidentId.$":      "$[0].IncidentId",
+			"IsolationGroups.$": "$[0].IsolationGroups",
+			"TargetGroups.$":    "$[1]",
+		},
+	})
+	lookUp.Branch(b.findInstances(prepare), b.listTargetGroupsOnce())
+	lookUp.AddCatch(sfn.NewFail(b.scope, jsii.String("Stopped Before Any Change"), &sfn.FailProps{
+		ErrorPath: jsii.String("$.Failure.Error"),
+		CausePath: jsii.String("$.Failure.Cause"),
+	}), &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	definition := b.validateInput(lookUp.Next(each).Next(contained).Next(preserve).Next(tally).Next(outcome))
 	return &Workflow{
 		Definition: definition,
 		Instance:   instance,
