@@ -36,8 +36,10 @@ var recordObjects = []struct{ name, file, body string }{
 // change, its user data and its console output, each as a JSON object, and
 // a manifest with the SHA-256 of each (computed by S3 from the bytes it
 // stored, ChecksumAlgorithm SHA256). Writes are conditional (If-None-Match),
-// so nothing is ever overwritten; if the manifest already exists (a re-run)
-// the record is left as it is. The console screenshot is taken last, once
+// so nothing is ever overwritten; if the manifest already exists (a re-run,
+// or this execution's own record before a failure) the record is left as it
+// is. prefix starts every state's name: "" for the record beside isolation,
+// "Before Failing: " for the one a failing phase makes sure of. The console screenshot is taken last, once
 // the instance is contained (captureScreenshot): its image is the one result
 // whose size AWS does not bound.
 //
@@ -165,8 +167,21 @@ func (b *builder) recordPreIncidentState(prefix string) sfn.IChainable {
 			sfn.Condition_IsPresent(jsii.String("$.Record.Console.NotCaptured")),
 		), incomplete, nil).
 		Otherwise(b.pass(n("Record Complete"), map[string]interface{}{"RecordResult.$": "$.RecordResult"}, "")))
-	return b.choice(n("Record The Pre-Incident State?")).
-		When(sfn.Condition_IsPresent(jsii.String("$.Instance.Item")), exists.Next(kept), nil).
+	// The record's keys start with the incident ID. An instance's first
+	// containment uses a new one (the execution's name), so its first
+	// attempt finds nothing there and need not look: only a re-run (an
+	// instance already under investigation keeps its first incident ID) or
+	// the attempt before failing, after this execution's own, may find the
+	// record written.
+	hasData := sfn.Condition_IsPresent(jsii.String("$.Instance.Item"))
+	record := b.choice(n("Record The Pre-Incident State?"))
+	if prefix == "" {
+		record.When(sfn.Condition_And(hasData, sfn.Condition_IsPresent(jsii.String("$.Instance.IncidentIds[0]"))), exists.Next(kept), nil).
+			When(hasData, reads, nil)
+	} else {
+		record.When(hasData, exists.Next(kept), nil)
+	}
+	return record.
 		Otherwise(b.pass(n("No Record Data"), map[string]interface{}{"RecordFailure": map[string]interface{}{
 			"Error": "Containment.NoRecord", "Cause": "no pre-incident data was read",
 		}}, ""))

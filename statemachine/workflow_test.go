@@ -180,6 +180,12 @@ func TestRerunOnContainedInstance(t *testing.T) {
 	incident := incidentID(first)
 	firstSum := firstOut.summary(t, inst.ID)
 	manifestBefore := assertRecordWritten(t, inst, firstSum, incident)
+	// A first containment's record goes under a new incident ID, so its
+	// containment does not look for one already written; the re-run does.
+	const lookForRecord = "Is The Record Already Written?"
+	if n := statesEntered(t, firstSum.Execution)[lookForRecord]; n != 0 {
+		t.Errorf("the first containment entered %q %d times: nothing can be under its new incident ID", lookForRecord, n)
+	}
 
 	second := run(t, input(emu.Region(), inst.ID))
 	sum := mustSucceed(t, second).summary(t, inst.ID)
@@ -192,6 +198,9 @@ func TestRerunOnContainedInstance(t *testing.T) {
 	}
 	if len(sum.Record) != 1 || sum.Record[0].Written {
 		t.Errorf("re-run record %+v, want the first run's record kept (Written false)", sum.Record)
+	}
+	if n := statesEntered(t, sum.Execution)[lookForRecord]; n != 1 {
+		t.Errorf("the re-run entered %q %d times, want once", lookForRecord, n)
 	}
 	// The account is as the first run left it, under the first incident.
 	assertTagged(t, inst, incident)
@@ -295,4 +304,21 @@ func tallied(t *testing.T, ex *emulator.Execution) Output {
 	}
 	t.Fatalf("execution %s never reached Tally Outcomes", ex.ARN)
 	return Output{}
+}
+
+// statesEntered counts, by name, the states an execution entered (its own
+// history, not its children's).
+func statesEntered(t *testing.T, arn string) map[string]int {
+	t.Helper()
+	events, err := emu.History(context.Background(), arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered := map[string]int{}
+	for _, e := range events {
+		if d := e.StateEnteredEventDetails; d != nil {
+			entered[aws.ToString(d.Name)]++
+		}
+	}
+	return entered
 }
