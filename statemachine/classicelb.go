@@ -1,6 +1,8 @@
 package statemachine
 
 import (
+	"fmt"
+
 	"github.com/aws/jsii-runtime-go"
 
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
@@ -14,21 +16,87 @@ const classicPageSize = 100
 // no longer exists.
 const classicNotFound = "ElasticLoadBalancing.AccessPointNotFoundException"
 
+// listedClassicMembers bounds the registrations (instances, summed over
+// every balancer) that the fleet's one listing of the classic load
+// balancers carries: about 30 bytes each in the started execution's state
+// and in each instance's input. With more, each instance reads the
+// balancers itself.
+const listedClassicMembers = 200
+
+// classicPageSelector keeps, of a page of DescribeLoadBalancers, each
+// balancer's name and its instances, and the marker of the next page.
+var classicPageSelector = map[string]interface{}{
+	"Names.$":       "$.LoadBalancerDescriptions[*].LoadBalancerName",
+	"Members.$":     "$.LoadBalancerDescriptions[*].Instances",
+	"NextMarkers.$": "$..NextMarker",
+}
+
+// listClassicLoadBalancersOnce reads, once for the whole fleet and beside
+// the input check, the region's classic load balancers and the instances
+// each lists (DescribeLoadBalancers gives both), so an instance's
+// containment needs no call to find its balancers. Output: {"Names",
+// "Members", "Ids"} (Members[i] are the instances of balancer Names[i]; Ids
+// all the instances registered anywhere), or
+// {"NotListed": why}: more balancers than one page of 100, more than
+// listedClassicMembers registrations, or a read that failed after its
+// retries; each instance then reads them itself, page by page, as it would
+// with no listing. It never fails.
+func (b *builder) listClassicLoadBalancersOnce() sfn.IChainable {
+	notListed := b.pass("Classic Load Balancers Not Listed Once", map[string]interface{}{
+		"NotListed.$": "States.Format('listing the classic load balancers once for the fleet failed, so each instance reads them itself: {}', $.Failure.Cause)",
+	}, "")
+	selector := map[string]interface{}{
+		"Registrations.$": "States.ArrayLength($.LoadBalancerDescriptions[*].Instances[*])",
+		// Every registered instance, so each instance learns whether any
+		// balancer lists it with one intrinsic.
+		"Ids.$": "$.LoadBalancerDescriptions[*].Instances[*].InstanceId",
+	}
+	for k, v := range classicPageSelector {
+		selector[k] = v
+	}
+	list := b.call(sdkCall{
+		name:           "List Classic Load Balancers Once",
+		service:        "elasticloadbalancing",
+		action:         "describeLoadBalancers",
+		iamAction:      "elasticloadbalancing:DescribeLoadBalancers",
+		resources:      []string{"*"},
+		params:         map[string]interface{}{"PageSize": classicPageSize},
+		resultSelector: selector,
+		resultPath:     "$",
+		retries:        targetGroupListingRetries,
+		onFailure:      notListed,
+	})
+	return list.Next(b.choice("Do The Classic Load Balancers Fit One Page?").
+		When(sfn.Condition_IsPresent(jsii.String("$.NextMarkers[0]")), b.pass("Too Many Classic Load Balancers To List Once", map[string]interface{}{
+			"NotListed": fmt.Sprintf("more than %d classic load balancers, so each instance reads them itself, page by page", classicPageSize),
+		}, ""), nil).
+		When(sfn.Condition_NumberGreaterThan(jsii.String("$.Registrations"), jsii.Number(listedClassicMembers)), b.pass("Too Many Classic Registrations To List Once", map[string]interface{}{
+			"NotListed": fmt.Sprintf("more than %d instances registered with classic load balancers, so each instance reads them itself", listedClassicMembers),
+		}, ""), nil).
+		Otherwise(b.pass("Classic Load Balancers Listed Once", map[string]interface{}{
+			"Names.$":   "$.Names",
+			"Members.$": "$.Members",
+			"Ids.$":     "$.Ids",
+		}, "")))
+}
+
 // deregisterFromClassicLoadBalancers takes the instance out of every classic
 // load balancer that lists it, across all pages of load balancers, then
 // reads each one back. DescribeLoadBalancers lists each balancer's
 // instances, so a page none of whose balancers lists the instance costs one
-// call and no state per balancer. The names of the balancers it was removed
-// from are kept.
+// call and no state per balancer. When the fleet listed the balancers once
+// (listClassicLoadBalancersOnce, given in $.ClassicLoadBalancers), that
+// listing is the one page, read without a call. The names of the balancers
+// it was removed from are kept.
 func (b *builder) deregisterFromClassicLoadBalancers() sfn.IChainable {
 	failed := b.stepFailed("Deregister From Classic Load Balancers")
 	selector := map[string]interface{}{
-		"Names.$":       "$.LoadBalancerDescriptions[*].LoadBalancerName",
-		"Members.$":     "$.LoadBalancerDescriptions[*].Instances",
-		"NextMarkers.$": "$..NextMarker",
 		// Whether any balancer of the page lists the instance: a page that
 		// lists it nowhere is passed over without a state per balancer.
 		"Listed.$": memberOfInput("$.LoadBalancerDescriptions[*].Instances[*].InstanceId"),
+	}
+	for k, v := range classicPageSelector {
+		selector[k] = v
 	}
 	list := func(name string, params map[string]interface{}) sfn.TaskStateBase {
 		params["PageSize"] = classicPageSize
@@ -87,7 +155,16 @@ func (b *builder) deregisterFromClassicLoadBalancers() sfn.IChainable {
 		Otherwise(more)
 	each.Next(leave).Next(record).Next(more)
 	next.Next(listed)
-	return first.Next(listed)
+	first.Next(listed)
+	fleetPage := b.pass("Take The Fleet's Classic Listing", map[string]interface{}{
+		"Names.$":   "$.ClassicLoadBalancers.Names",
+		"Members.$": "$.ClassicLoadBalancers.Members",
+		"Listed.$":  "States.ArrayContains($.ClassicLoadBalancers.Ids, $.InstanceId)",
+	}, "$.ClassicPage")
+	fleetPage.Next(listed)
+	return b.choice("Did The Fleet List The Classic Load Balancers?").
+		When(sfn.Condition_IsPresent(jsii.String("$.ClassicLoadBalancers.Names")), fleetPage, nil).
+		Otherwise(first)
 }
 
 // classicScanStart is where the classic load balancer scan keeps the

@@ -30,7 +30,7 @@ type instancePhase struct {
 var (
 	containPhase = instancePhase{
 		phase: ContainPhase, state: "Contain Instance", nameFormat: "{}-{}",
-		input:  map[string]interface{}{"TargetGroups.$": "$.TargetGroups"},
+		input:  map[string]interface{}{"TargetGroups.$": "$.TargetGroups", "ClassicLoadBalancers.$": "$.ClassicLoadBalancers"},
 		output: []string{"InstanceId", "IncidentId", "Outcome", "SnapshotCount"},
 	}
 	evidencePhase = instancePhase{

@@ -23,9 +23,11 @@ func (b *builder) readInstance(onFailure, next sfn.IChainable) sfn.IChainable {
 	for _, f := range instanceInputFields {
 		state[f+".$"] = "$[0]." + f
 	}
-	// The fleet's listing of the target groups, given to a containment
-	// (containPhase) for deregisterFromTargetGroups.
+	// The fleet's listings of the load balancers, given to a containment
+	// (containPhase) for deregisterFromTargetGroups and
+	// deregisterFromClassicLoadBalancers.
 	state["TargetGroups.$"] = "$[0].TargetGroups"
+	state["ClassicLoadBalancers.$"] = "$[0].ClassicLoadBalancers"
 	for _, start := range []map[string]interface{}{targetGroupScanStart, classicScanStart} {
 		for k, v := range start {
 			state[k] = v

@@ -75,9 +75,16 @@ type targetGroupListing struct {
 	NotListed string
 }
 
-// fleetListing reads the fleet's listing of the target groups from the
-// output of its first state, the input check beside it.
-func fleetListing(t *testing.T, ex *emulator.Execution) targetGroupListing {
+// classicListing is what the fleet's one listing of the region's classic
+// load balancers found (listClassicLoadBalancersOnce).
+type classicListing struct {
+	Names     []string
+	NotListed string
+}
+
+// fleetListings reads the fleet's listings of the load balancers from the
+// output of the state that made them, beside the input check.
+func fleetListings(t *testing.T, ex *emulator.Execution) (targetGroupListing, classicListing) {
 	t.Helper()
 	events, err := emu.History(context.Background(), ex.ARN)
 	if err != nil {
@@ -85,20 +92,25 @@ func fleetListing(t *testing.T, ex *emulator.Execution) targetGroupListing {
 	}
 	for _, e := range events {
 		if d := e.StateExitedEventDetails; d != nil && aws.ToString(d.Name) == "Find Instances And Target Groups" {
-			var out struct{ TargetGroups targetGroupListing }
+			var out struct {
+				TargetGroups         targetGroupListing
+				ClassicLoadBalancers classicListing
+			}
 			if err := json.Unmarshal([]byte(aws.ToString(d.Output)), &out); err != nil {
 				t.Fatalf("Find Instances And Target Groups output: %v", err)
 			}
-			return out.TargetGroups
+			return out.TargetGroups, out.ClassicLoadBalancers
 		}
 	}
 	t.Fatal("the execution never left Find Instances And Target Groups")
-	return targetGroupListing{}
+	return targetGroupListing{}, classicListing{}
 }
 
-// elbv2Calls counts the ELBv2 calls an execution's own history scheduled,
-// by action (its child executions' calls are in their own histories).
-func elbv2Calls(t *testing.T, arn string) map[string]int {
+// loadBalancingCalls counts the ELB calls (both APIs) an execution's own
+// history scheduled, by service and action ("elasticloadbalancingv2:
+// describeTargetHealth"); its child executions' calls are in their own
+// histories.
+func loadBalancingCalls(t *testing.T, arn string) map[string]int {
 	t.Helper()
 	events, err := emu.History(context.Background(), arn)
 	if err != nil {
@@ -106,29 +118,30 @@ func elbv2Calls(t *testing.T, arn string) map[string]int {
 	}
 	calls := map[string]int{}
 	for _, e := range events {
-		if d := e.TaskScheduledEventDetails; d != nil && aws.ToString(d.ResourceType) == "aws-sdk:elasticloadbalancingv2" {
-			calls[aws.ToString(d.Resource)]++
+		if d := e.TaskScheduledEventDetails; d != nil && strings.HasPrefix(aws.ToString(d.ResourceType), "aws-sdk:elasticloadbalancing") {
+			calls[strings.TrimPrefix(aws.ToString(d.ResourceType), "aws-sdk:")+":"+aws.ToString(d.Resource)]++
 		}
 	}
 	return calls
 }
 
-// The region's target groups are read once for the whole fleet, not once
-// per instance: the started execution lists them and reads each group's
-// targets, and each instance's own execution reads only the groups too
-// crowded to list (more than 5 targets) and, after leaving a group, that
-// group again to verify. Each instance still leaves every group it is in,
-// listed or crowded, and nobody else is touched. It does not run in
+// The region's target groups and classic load balancers are read once for
+// the whole fleet, not once per instance: the started execution lists them
+// and reads each group's targets, and each instance's own execution reads
+// only the groups too crowded to list (more than 5 targets) and, after
+// leaving a group or a balancer, that one again to verify. Each instance
+// still leaves every group and balancer it is in, listed or crowded, and
+// nobody else is touched. It does not run in
 // parallel: tests running beside it could fill the region with more target
 // groups than one page, and the listing would then (rightly) give way to
 // each instance reading them itself (TestLeavesLoadBalancersOnEveryPage).
-func TestTargetGroupsAreListedOnceForTheFleet(t *testing.T) {
+func TestLoadBalancersAreListedOnceForTheFleet(t *testing.T) {
 	ctx := context.Background()
 	vpc, err := scenes.VPC(ctx, "listing")
 	if err != nil {
 		t.Fatal(err)
 	}
-	fleet, err := scenes.Fleet(ctx, []*scene.VPC{vpc}, 2, scene.InstanceSpec{Name: "listed", VPC: vpc, TargetGroups: 1})
+	fleet, err := scenes.Fleet(ctx, []*scene.VPC{vpc}, 2, scene.InstanceSpec{Name: "listed", VPC: vpc, TargetGroups: 1, ClassicLoadBalancer: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,9 +182,14 @@ func TestTargetGroupsAreListedOnceForTheFleet(t *testing.T) {
 	ex := run(t, input(emu.Region(), a.ID, b.ID))
 	out := mustSucceed(t, ex)
 
-	listing := fleetListing(t, ex)
-	if listing.NotListed != "" {
-		t.Fatalf("the fleet did not list the target groups: %s", listing.NotListed)
+	listing, classic := fleetListings(t, ex)
+	if listing.NotListed != "" || classic.NotListed != "" {
+		t.Fatalf("the fleet did not list the load balancers: %q; %q", listing.NotListed, classic.NotListed)
+	}
+	for _, inst := range fleet {
+		if !strings.Contains(strings.Join(classic.Names, " "), inst.ClassicLoadBalancerName) {
+			t.Errorf("the classic listing %v misses %s's balancer %s", classic.Names, inst.ID, inst.ClassicLoadBalancerName)
+		}
 	}
 	listed := map[string]int{}
 	for _, g := range listing.Listed {
@@ -190,17 +208,25 @@ func TestTargetGroupsAreListedOnceForTheFleet(t *testing.T) {
 	// The started execution read the groups once; each instance read only
 	// the crowded groups and the groups it left.
 	groups := len(listing.Listed) + len(listing.Crowded)
-	fleetCalls := elbv2Calls(t, ex.ARN)
-	if fleetCalls["describeTargetGroups"] != 1 || fleetCalls["describeTargetHealth"] != groups {
-		t.Errorf("the started execution made %v ELBv2 calls, want 1 describeTargetGroups and one describeTargetHealth per group (%d)", fleetCalls, groups)
+	fleetCalls := loadBalancingCalls(t, ex.ARN)
+	if fleetCalls["elasticloadbalancingv2:describeTargetGroups"] != 1 || fleetCalls["elasticloadbalancingv2:describeTargetHealth"] != groups ||
+		fleetCalls["elasticloadbalancing:describeLoadBalancers"] != 1 {
+		t.Errorf("the started execution made %v ELB calls, want 1 describeTargetGroups, one describeTargetHealth per group (%d) and 1 (classic) describeLoadBalancers", fleetCalls, groups)
 	}
 	left := map[string][]string{a.ID: {a.TargetGroupARNs[0], crowdedGroup}, b.ID: {b.TargetGroupARNs[0], sharedGroup}}
 	for _, inst := range fleet {
 		sum := out.summary(t, inst.ID)
-		calls := elbv2Calls(t, sum.Execution)
-		if want := len(listing.Crowded) + len(left[inst.ID]); calls["describeTargetGroups"] != 0 || calls["describeTargetHealth"] != want {
-			t.Errorf("%s: its execution made %v ELBv2 calls, want no describeTargetGroups and %d describeTargetHealth (%d crowded groups, %d groups left)",
+		calls := loadBalancingCalls(t, sum.Execution)
+		if want := len(listing.Crowded) + len(left[inst.ID]); calls["elasticloadbalancingv2:describeTargetGroups"] != 0 || calls["elasticloadbalancingv2:describeTargetHealth"] != want ||
+			calls["elasticloadbalancing:describeLoadBalancers"] != 1 {
+			t.Errorf("%s: its execution made %v ELB calls, want no describeTargetGroups, %d describeTargetHealth (%d crowded groups, %d groups left) and 1 (classic) describeLoadBalancers (to verify it left its balancer)",
 				inst.ID, calls, want, len(listing.Crowded), len(left[inst.ID]))
+		}
+		if len(sum.DeregisteredFromClassicLoadBalancers) != 1 || sum.DeregisteredFromClassicLoadBalancers[0] != inst.ClassicLoadBalancerName {
+			t.Errorf("%s: output DeregisteredFromClassicLoadBalancers = %v, want [%s]", inst.ID, sum.DeregisteredFromClassicLoadBalancers, inst.ClassicLoadBalancerName)
+		}
+		if classicMember(t, inst.ClassicLoadBalancerName, inst.ID) {
+			t.Errorf("%s: still registered with classic load balancer %s", inst.ID, inst.ClassicLoadBalancerName)
 		}
 		got := append([]string(nil), sum.DeregisteredFromTargetGroups...)
 		want := append([]string(nil), left[inst.ID]...)

@@ -146,8 +146,9 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 			"IncidentId.$": "$.IncidentId",
 			// The VPCs whose groups could not be prepared, with the cause.
 			"UnpreparedVpcs.$": "$.IsolationGroups[?(@.Status == 'FAILED')]",
-			// The region's target groups, listed once for the fleet.
-			"TargetGroups.$": "$.TargetGroups",
+			// The region's load balancers, listed once for the fleet.
+			"TargetGroups.$":         "$.TargetGroups",
+			"ClassicLoadBalancers.$": "$.ClassicLoadBalancers",
 		}),
 		ResultPath: jsii.String("$.Results"),
 	})
@@ -228,7 +229,8 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 			OutputPath: jsii.String("$"),
 		}))
 
-	// The region's target groups are listed once for the whole fleet, beside
+	// The region's target groups and classic load balancers are listed once
+	// for the whole fleet, beside
 	// the input check and the VPCs' preparation (two calls each when the
 	// VPCs' groups exist), so the listing adds no call before isolation. A
 	// failing input check or VPC preparation fails the execution with its
@@ -236,15 +238,16 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 	// The listing never fails.
 	lookUp := sfn.NewParallel(b.scope, jsii.String("Find Instances And Target Groups"), &sfn.ParallelProps{
 		ResultSelector: &map[string]interface{}{
-			"InstanceIds.$":     "$[0].InstanceIds",
-			"InstanceCount.$":   "$[0].InstanceCount",
-			"Region.$":          "$[0].Region",
-			"IncidentId.$":      "$[0].IncidentId",
-			"IsolationGroups.$": "$[0].IsolationGroups",
-			"TargetGroups.$":    "$[1]",
+			"InstanceIds.$":          "$[0].InstanceIds",
+			"InstanceCount.$":        "$[0].InstanceCount",
+			"Region.$":               "$[0].Region",
+			"IncidentId.$":           "$[0].IncidentId",
+			"IsolationGroups.$":      "$[0].IsolationGroups",
+			"TargetGroups.$":         "$[1]",
+			"ClassicLoadBalancers.$": "$[2]",
 		},
 	})
-	lookUp.Branch(b.findInstances(prepare), b.listTargetGroupsOnce())
+	lookUp.Branch(b.findInstances(prepare), b.listTargetGroupsOnce(), b.listClassicLoadBalancersOnce())
 	lookUp.AddCatch(sfn.NewFail(b.scope, jsii.String("Stopped Before Any Change"), &sfn.FailProps{
 		ErrorPath: jsii.String("$.Failure.Error"),
 		CausePath: jsii.String("$.Failure.Cause"),
