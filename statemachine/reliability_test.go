@@ -447,6 +447,7 @@ func (c matrixCase) setup() matrixSetup {
 	for _, f := range c.Faults {
 		s := matrixSetups[f.API.String()]
 		merged.taint = merged.taint || s.taint
+		merged.underInvestigation = merged.underInvestigation || s.underInvestigation
 		if s.params != nil {
 			merged.params = s.params
 		}
@@ -460,6 +461,12 @@ type matrixSetup struct {
 	// taint: the VPC's isolation group already exists with an inbound rule
 	// (someone added one by hand).
 	taint bool
+	// underInvestigation: the web server already carries the incident ID
+	// of the case's execution, as if an earlier attempt of this very
+	// execution had tagged it, so its containment looks for a pre-incident
+	// record already written (a first containment's record goes under a
+	// new incident ID, where nothing can be yet).
+	underInvestigation bool
 	// params are the stack parameters of the deployment the case runs on.
 	params map[string]string
 }
@@ -468,6 +475,7 @@ type matrixSetup struct {
 // call, and how their cases are set up.
 var matrixSetups = map[string]matrixSetup{
 	"ec2:RevokeSecurityGroupIngress": {taint: true},
+	"s3:HeadObject":                  {underInvestigation: true},
 	"ec2:DisassociateAddress":        {params: map[string]string{stack.ParamElasticIPs: "true"}},
 }
 
@@ -635,8 +643,11 @@ func bareReferenceRun(t *testing.T) map[string]bool {
 // for a permanent fault, a bare instance in its own VPC.
 type caseScenes struct {
 	web, bare *scene.Instance
-	built     time.Duration
-	err       error
+	// incident names the case's execution when the web server already
+	// carries it (matrixSetup.underInvestigation); "" for a UUID name.
+	incident string
+	built    time.Duration
+	err      error
 }
 
 // prepareCase builds the scenes of a case in the background.
@@ -655,6 +666,15 @@ func prepareCase(c matrixCase) <-chan caseScenes {
 		}
 		if c.setup().taint {
 			if _, sc.err = createIsolationGroup(ctx, sc.web.VPCID, true); sc.err != nil {
+				return
+			}
+		}
+		if c.setup().underInvestigation {
+			sc.incident = "matrix-" + sc.web.Suffix
+			if _, sc.err = scenes.EC2.CreateTags(ctx, &ec2.CreateTagsInput{
+				Resources: []string{sc.web.ID},
+				Tags:      []ec2types.Tag{{Key: aws.String(statemachine.IncidentIDTagKey), Value: aws.String(sc.incident)}},
+			}); sc.err != nil {
 				return
 			}
 		}
@@ -700,7 +720,7 @@ func runMatrixCase(t *testing.T, c matrixCase, sc caseScenes, bareCalls map[stri
 	if err := emu.SetFaults(ctx, rules); err != nil {
 		t.Fatal(err)
 	}
-	ex, runErr := emu.RunExecution(ctx, machine, input(emu.Region(), ids...), executionTimeout)
+	ex, runErr := emu.RunNamedExecution(ctx, machine, sc.incident, input(emu.Region(), ids...), executionTimeout)
 	left, err := emu.Faults(ctx)
 	if clearErr := emu.SetFaults(ctx, nil); clearErr != nil {
 		t.Fatal(clearErr)

@@ -315,13 +315,23 @@ type Execution struct {
 
 // StartExecution starts an unnamed execution (AWS gives it a UUID name).
 func (e *Emulator) StartExecution(ctx context.Context, stateMachineARN, input string) (string, error) {
+	return e.StartNamedExecution(ctx, stateMachineARN, "", input)
+}
+
+// StartNamedExecution starts an execution named name ("" for a UUID name,
+// as AWS gives an unnamed one).
+func (e *Emulator) StartNamedExecution(ctx context.Context, stateMachineARN, name, input string) (string, error) {
 	if input == "" {
 		input = "{}"
 	}
-	out, err := e.sfnClient.StartExecution(ctx, &sfn.StartExecutionInput{
+	in := &sfn.StartExecutionInput{
 		StateMachineArn: aws.String(stateMachineARN),
 		Input:           aws.String(input),
-	})
+	}
+	if name != "" {
+		in.Name = aws.String(name)
+	}
+	out, err := e.sfnClient.StartExecution(ctx, in)
 	if err != nil {
 		return "", fmt.Errorf("emulator: starting execution of %s: %w", stateMachineARN, err)
 	}
@@ -403,7 +413,13 @@ func (e *Emulator) lastStateEntered(ctx context.Context, executionARN string) (s
 
 // RunExecution starts an execution and waits for it (see WaitExecution).
 func (e *Emulator) RunExecution(ctx context.Context, stateMachineARN, input string, timeout time.Duration) (*Execution, error) {
-	arn, err := e.StartExecution(ctx, stateMachineARN, input)
+	return e.RunNamedExecution(ctx, stateMachineARN, "", input, timeout)
+}
+
+// RunNamedExecution starts an execution named name (see
+// StartNamedExecution) and waits for it (see WaitExecution).
+func (e *Emulator) RunNamedExecution(ctx context.Context, stateMachineARN, name, input string, timeout time.Duration) (*Execution, error) {
+	arn, err := e.StartNamedExecution(ctx, stateMachineARN, name, input)
 	if err != nil {
 		return nil, err
 	}
