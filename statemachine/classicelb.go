@@ -8,9 +8,8 @@ import (
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 )
 
-// classicPageSize is the page of DescribeLoadBalancers (classic): about
-// 850 bytes per load balancer, kept well under the 256 KiB payload limit.
-const classicPageSize = 100
+// classicPageSize is the page of DescribeLoadBalancers (classic).
+const classicPageSize = ListingPageSize
 
 // classicNotFound is the error of a classic ELB call on a load balancer that
 // no longer exists.

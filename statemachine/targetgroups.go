@@ -8,10 +8,15 @@ import (
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 )
 
-// targetGroupPageSize is the page of DescribeTargetGroups: a response is
-// about 720 bytes per target group and must stay well under the 256 KiB
-// payload limit (an overflow ends the execution, uncatchable).
-const targetGroupPageSize = 100
+// ListingPageSize is the page of DescribeTargetGroups and of
+// DescribeLoadBalancers (classic): a response is about 720 bytes per target
+// group and 850 per classic load balancer, and must stay well under the 256
+// KiB payload limit (an overflow ends the execution, uncatchable). The
+// fleet lists the load balancers once only when they fit one page.
+const ListingPageSize = 100
+
+// targetGroupPageSize is the page of DescribeTargetGroups.
+const targetGroupPageSize = ListingPageSize
 
 // targetGroupConcurrency bounds the DescribeTargetHealth calls in flight per
 // instance, well under the ELB API rate limits.

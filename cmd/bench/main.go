@@ -37,6 +37,7 @@ import (
 	"github.com/essential-ir/essential-ir/internal/deploy"
 	"github.com/essential-ir/essential-ir/internal/emulator"
 	"github.com/essential-ir/essential-ir/internal/synth"
+	"github.com/essential-ir/essential-ir/statemachine"
 )
 
 // maxInstances is the most instances this command builds in the emulated
@@ -48,6 +49,7 @@ type options struct {
 	volumes   int
 	vpcs      int
 	existing  bool
+	pastPage  bool
 	baseline  bool
 	json      bool
 	timeout   time.Duration
@@ -71,6 +73,7 @@ func run() int {
 	flag.IntVar(&opts.volumes, "volumes", 3, "EBS volumes per instance (the first 3 as in the demo's web server, then alternately encrypted)")
 	flag.IntVar(&opts.vpcs, "vpcs", 2, "VPCs each fleet is spread over")
 	flag.BoolVar(&opts.existing, "existing", true, "also measure essential-ir on 1 instance in a VPC whose containment groups exist")
+	flag.BoolVar(&opts.pastPage, "past-page", true, "with -existing, also measure essential-ir on 1 instance in a region with more target groups and classic load balancers than one page of 100")
 	flag.BoolVar(&opts.baseline, "baseline", true, "also run the baseline (the seed's order) on the same scenes")
 	flag.BoolVar(&opts.json, "json", false, "print the report as JSON instead of tables")
 	flag.DurationVar(&opts.timeout, "timeout", 10*time.Minute, "bound on each execution")
@@ -182,7 +185,7 @@ func parseSizes(s string) ([]int, error) {
 // measure runs the benchmark; the report holds whatever was measured even
 // when err is not nil.
 func measure(ctx context.Context, opts options) (*bench.Report, error) {
-	ours := bench.Design{Name: "essential-ir", SharedGroups: true, ValidatesInput: true}
+	ours := bench.Design{Name: "essential-ir", SharedGroups: true, ValidatesInput: true, ListingPage: statemachine.ListingPageSize}
 	if opts.definition != "" {
 		b, err := os.ReadFile(opts.definition)
 		if err != nil {
@@ -213,13 +216,14 @@ func measure(ctx context.Context, opts options) (*bench.Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		designs = append(designs, bench.Design{Name: "baseline", Definition: def})
+		designs = append(designs, bench.Design{Name: "baseline", Definition: def, ListingPage: bench.BaselineListingPage})
 	}
 	ms, err := bench.Run(ctx, bench.Options{
 		Instances:  opts.instances,
 		Volumes:    opts.volumes,
 		VPCs:       opts.vpcs,
 		Existing:   opts.existing,
+		PastAPage:  opts.pastPage,
 		Timeout:    opts.timeout,
 		Progress:   os.Stderr,
 		HistoryDir: opts.histories,

@@ -12,6 +12,9 @@ const (
 	// baselineSnapshotPollSeconds is the wait between two reads of a
 	// pending snapshot (as in essential-ir, so the two compare).
 	baselineSnapshotPollSeconds = 15
+	// BaselineListingPage is the baseline's page of DescribeTargetGroups,
+	// the API's largest.
+	BaselineListingPage = 400
 	// baselineTargetGroupConcurrency bounds DescribeTargetHealth calls per
 	// instance (as in essential-ir).
 	baselineTargetGroupConcurrency = 10
@@ -441,7 +444,7 @@ func autoScalingBranch() *branch {
 // lists it (the first page of up to 400 groups) and reads each back.
 func targetGroupBranch() *branch {
 	br := newBranch("Target Groups")
-	br.call("List Target Groups", "elasticloadbalancingv2", "describeTargetGroups", map[string]any{"PageSize": 400},
+	br.call("List Target Groups", "elasticloadbalancingv2", "describeTargetGroups", map[string]any{"PageSize": BaselineListingPage},
 		map[string]any{"Arns.$": "$.TargetGroups[?(@.TargetType == 'instance')].TargetGroupArn"}, "$.TargetGroups", "Check Each Target Group")
 	tg := newBranch("Target Group")
 	health := func(name, selector, next string) {

@@ -123,3 +123,51 @@ func TestEstimateBoundsEachExecutionOfAFleet(t *testing.T) {
 		t.Errorf("payload %v at %q, max %d", e.Payload, e.PayloadWhere, e.MaxPayload)
 	}
 }
+
+func TestEstimateReadsPastAPageOnceTheListingIsOutgrown(t *testing.T) {
+	// GIVEN a design that lists the load balancers once in the started
+	// execution (40 + 9 N events, plus 7 per target group listed, each
+	// instance bringing 2 groups of its own), and each instance's execution
+	// (700 events) finds its own in the listing at 4 events per group in
+	// the region; a page is 100 groups; and one instance in a region past a
+	// page, which read 103 groups itself at 7 events each
+	mk := func(n int) Measurement {
+		groups := 2 * n
+		root := 40 + 9*n + 7*groups
+		return Measurement{
+			Design: "d", Instances: n, Groups: "created", Status: "SUCCEEDED", Executions: n + 1, ListingPage: 100,
+			HistoryEvents: root + 700*n + 4*groups*n, RootHistoryEvents: root,
+			ScanEvents: 7*groups + 4*groups*n, ScanItems: groups + groups*n,
+			RootScanEvents: 7 * groups, RootScanItems: groups,
+			Scene: SceneFacts{TargetGroups: 2, AccountTargetGroups: groups},
+			Payloads: map[string]int{
+				"TaskSucceeded of List Target Groups Once": 700 * groups,
+				"StateExited of Contain Each Instance":     100 + 60*n,
+			},
+		}
+	}
+	past := Measurement{
+		Design: "d", Instances: 1, Groups: GroupsPastAPage, Status: "SUCCEEDED", Executions: 2, ListingPage: 100,
+		ScanEvents: 7 * 103, ScanItems: 103,
+	}
+	e := Estimate([]Measurement{mk(2), mk(6), past}, 1000)[0]
+	// THEN up to 50 instances (100 groups) the listing holds, past them
+	// each instance reads the region's groups at the measured 7 events
+	if e.ListedUpTo != 50 || e.RootScanPerItem != 7 || e.ChildScanPerItem != 4 || e.PastPageScanPerItem != 7 {
+		t.Errorf("listed up to %d, root %v, child %v, past a page %v per item", e.ListedUpTo, e.RootScanPerItem, e.ChildScanPerItem, e.PastPageScanPerItem)
+	}
+	// AND at 1,000 instances with their own, the started execution lists
+	// nothing and each instance reads 2,000 groups itself; shared, the
+	// listing of 2 groups holds
+	if e.RootAt != 40+9*1000 || e.ChildOwnAt != 700+7*2*1000 || e.ChildSharedAt != 700+4*2 {
+		t.Errorf("root %v, own %v, shared %v", e.RootAt, e.ChildOwnAt, e.ChildSharedAt)
+	}
+	if e.MaxOwn != (HistoryLimit-700)/14 {
+		t.Errorf("max own = %d, want %d", e.MaxOwn, (HistoryLimit-700)/14)
+	}
+	// AND the page read stops growing at a full page: 700 bytes a group
+	// times 100
+	if e.PayloadWhere != "TaskSucceeded of List Target Groups Once (a full page)" || e.Payload != 70000 || e.MaxPayload != (PayloadLimit-100)/60 {
+		t.Errorf("payload %v at %q, max %d", e.Payload, e.PayloadWhere, e.MaxPayload)
+	}
+}

@@ -341,6 +341,24 @@ func (r *Report) writeScale(bw *errWriter) {
 	row("Events outside scans: per instance", func(s ScaleEstimate) string { return fmt.Sprintf("%.1f", s.PerInstance) })
 	row("Events per account-wide item scanned", func(s ScaleEstimate) string { return fmt.Sprintf("%.1f", s.ScanEventsPerItem) })
 	row("Items scanned that each instance brings", func(s ScaleEstimate) string { return fmt.Sprintf("%.1f", s.ItemsPerInstance) })
+	row("Listing once for the fleet: events per item, started / instance", func(s ScaleEstimate) string {
+		if s.RootScanPerItem == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.1f / %.1f", s.RootScanPerItem, s.ChildScanPerItem)
+	})
+	row("Listing holds, own load balancers, up to", func(s ScaleEstimate) string {
+		if s.RootScanPerItem == 0 {
+			return "-"
+		}
+		return fmt.Sprint(s.ListedUpTo)
+	})
+	row("Past a page: events per item each instance reads", func(s ScaleEstimate) string {
+		if s.PastPageScanPerItem == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.1f", s.PastPageScanPerItem)
+	})
 	row(fmt.Sprintf("Events at %d, own load balancers", FleetTarget), func(s ScaleEstimate) string { return fmt.Sprintf("%.0f", s.OwnItems) })
 	row(fmt.Sprintf("Events at %d, shared load balancers", FleetTarget), func(s ScaleEstimate) string { return fmt.Sprintf("%.0f", s.SharedItems) })
 	row(fmt.Sprintf("Started execution's events at %d", FleetTarget), func(s ScaleEstimate) string {

@@ -17,7 +17,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/essential-ir/essential-ir/internal/emulator"
@@ -28,6 +30,10 @@ import (
 type Design struct {
 	// Name identifies it in the report ("essential-ir", "baseline").
 	Name string
+	// ListingPage is the page of its DescribeTargetGroups and
+	// DescribeLoadBalancers calls (0: not known), which bounds the
+	// payload of a read of a page.
+	ListingPage int
 	// Definition is its ASL, created as it is when Deploy is nil.
 	Definition string
 	// Prepare, if set, readies the design once (essential-ir's synthesis
@@ -59,6 +65,13 @@ type Options struct {
 	// first design (the design under test) on one new instance in a VPC
 	// whose containment groups that design has just created.
 	Existing bool
+	// PastAPage adds, with Existing, one more execution of the first
+	// design on one instance in a region that holds more target groups
+	// and classic load balancers than one page (GroupsPastAPage): there
+	// each instance reads them itself, and the scale estimate takes that
+	// cost from this measurement once the fleet's own load balancers
+	// outgrow the page.
+	PastAPage bool
 	// Timeout bounds each execution.
 	Timeout time.Duration
 	// Progress receives one line per phase; nil discards them.
@@ -68,12 +81,22 @@ type Options struct {
 	HistoryDir string
 }
 
+// GroupsPastAPage labels the measurement of Options.PastAPage.
+const GroupsPastAPage = "existing, region past a page"
+
+// pageFiller is how many target groups and classic load balancers
+// Options.PastAPage adds to the region: more than the page of 100 the
+// definition reads.
+const pageFiller = 101
+
 // Measurement is what one execution of one design showed.
 type Measurement struct {
 	Design    string `json:"design"`
 	Instances int    `json:"instances"`
 	// Groups is "created" when the design had to create the VPCs'
-	// containment groups, "existing" when they were already there.
+	// containment groups, "existing" when they were already there, and
+	// GroupsPastAPage when they were and the region held more load
+	// balancers than one page.
 	Groups string `json:"groups"`
 	Status string `json:"status"`
 	Error  string `json:"error,omitempty"`
@@ -109,9 +132,11 @@ type Measurement struct {
 	Payloads map[string]int `json:"payloads,omitempty"`
 	// Scene describes the instances and account the execution ran on.
 	Scene SceneFacts `json:"scene"`
-	// SharedGroups and ValidatesInput are the design's (see Design).
+	// SharedGroups, ValidatesInput and ListingPage are the design's (see
+	// Design).
 	SharedGroups   bool `json:"sharedGroups"`
 	ValidatesInput bool `json:"validatesInput"`
+	ListingPage    int  `json:"listingPage,omitempty"`
 	// CriticalPath is the longest chain of dependent calls to the
 	// isolation of the instance that took the most, as "State
 	// (service:Action)".
@@ -121,6 +146,11 @@ type Measurement struct {
 	ScanEvents      int `json:"scanEvents"`
 	ScanTransitions int `json:"scanTransitions"`
 	ScanItems       int `json:"scanItems"`
+	// RootScanEvents and RootScanItems are the part of those in the
+	// started execution's own history (a listing made once for the fleet),
+	// for a design that contains each instance in an execution of its own.
+	RootScanEvents int `json:"rootScanEvents,omitempty"`
+	RootScanItems  int `json:"rootScanItems,omitempty"`
 	// EmulatorFault describes a call the emulator itself failed
 	// (EmulatorFault), "" if none. DiscardedAfterFault lists the faults of
 	// earlier attempts of this measurement, discarded and measured again.
@@ -374,12 +404,70 @@ func runDesign(ctx context.Context, opts Options, designs []Design, j int, sizes
 			}
 			out = append(out, *m)
 			opts.progress("%s, 1 instance, groups existing: %s in %.1f s (%d events, %d calls)", d.Name, m.Status, m.ExecutionSeconds, m.HistoryEvents, m.Calls)
+			if opts.PastAPage {
+				if m, err = measurePastAPage(ctx, emu, opts, d, arn, b, spec, vpcs[0]); err != nil {
+					return out, err
+				}
+				out = append(out, *m)
+			}
 		}
 		if err := removeLoadBalancing(ctx, b, fleet); err != nil {
 			return out, err
 		}
 	}
 	return out, nil
+}
+
+// measurePastAPage measures d on one instance in vpc, after filling the
+// region with pageFiller empty target groups and classic load balancers,
+// which it deletes again afterwards.
+func measurePastAPage(ctx context.Context, emu *emulator.Emulator, opts Options, d Design, arn string, b *scene.Builder, spec scene.InstanceSpec, vpc *scene.VPC) (*Measurement, error) {
+	start := time.Now()
+	var groups, balancers []string
+	defer func() {
+		for _, g := range groups {
+			_, _ = b.ELBv2.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: aws.String(g)})
+		}
+		for _, name := range balancers {
+			_, _ = b.ELB.DeleteLoadBalancer(ctx, &elb.DeleteLoadBalancerInput{LoadBalancerName: aws.String(name)})
+		}
+	}()
+	suffix := vpc.ID[len(vpc.ID)-6:]
+	for i := range pageFiller {
+		name := fmt.Sprintf("page-%s-%d", suffix, i)
+		tg, err := b.ELBv2.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{
+			Name: aws.String(name), Protocol: elbv2types.ProtocolEnumHttp, Port: aws.Int32(80),
+			VpcId: aws.String(vpc.ID), TargetType: elbv2types.TargetTypeEnumInstance,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("bench: create filler target group %s: %w", name, err)
+		}
+		groups = append(groups, aws.ToString(tg.TargetGroups[0].TargetGroupArn))
+		if _, err := b.ELB.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{
+			LoadBalancerName: aws.String(name),
+			Listeners:        []elbtypes.Listener{{Protocol: aws.String("HTTP"), LoadBalancerPort: 80, InstanceProtocol: aws.String("HTTP"), InstancePort: aws.Int32(80)}},
+			Subnets:          vpc.SubnetIDs,
+		}); err != nil {
+			return nil, fmt.Errorf("bench: create filler classic load balancer %s: %w", name, err)
+		}
+		balancers = append(balancers, name)
+	}
+	probe := spec
+	probe.VPC = vpc
+	inst, err := b.Instance(ctx, probe)
+	if err != nil {
+		return nil, fmt.Errorf("bench: build instance in a region past a page: %w", err)
+	}
+	opts.progress("%s, 1 instance, region past a page: %d filler target groups and classic load balancers built in %s", d.Name, pageFiller, time.Since(start).Round(100*time.Millisecond))
+	m, err := measure(ctx, emu, opts, d, arn, []*scene.Instance{inst}, GroupsPastAPage)
+	if err != nil {
+		return nil, err
+	}
+	opts.progress("%s, 1 instance, region past a page: %s in %.1f s (%d events, %d calls)", d.Name, m.Status, m.ExecutionSeconds, m.HistoryEvents, m.Calls)
+	if err := removeLoadBalancing(ctx, b, []*scene.Instance{inst}); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // removeLoadBalancing deletes the instances' load balancers and target
@@ -453,14 +541,27 @@ func measure(ctx context.Context, emu *emulator.Emulator, opts Options, d Design
 	if err != nil {
 		return nil, fmt.Errorf("bench: %s history: %w", d.Name, err)
 	}
+	rootScan := &Causal{}
+	if executions > 1 {
+		own, err := emu.History(ctx, ex.ARN)
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		if rootScan, err = Analyze(FromHistory(own)); err != nil {
+			return nil, fmt.Errorf("bench: %s history: %w", d.Name, err)
+		}
+	}
 	isos := causal.Isolations(enis)
 	m := &Measurement{
 		Design:              d.Name,
 		SharedGroups:        d.SharedGroups,
 		ValidatesInput:      d.ValidatesInput,
+		ListingPage:         d.ListingPage,
 		ScanEvents:          causal.ScanEvents,
 		ScanTransitions:     causal.ScanTransitions,
 		ScanItems:           causal.ScanItems,
+		RootScanEvents:      rootScan.ScanEvents,
+		RootScanItems:       rootScan.ScanItems,
 		CriticalPath:        criticalPath(isos),
 		Instances:           len(ids),
 		Groups:              groups,

@@ -1,6 +1,10 @@
 package bench
 
-import "sort"
+import (
+	"math"
+	"sort"
+	"strings"
+)
 
 // Step Functions quotas that bound one execution (Standard workflows).
 const (
@@ -48,9 +52,23 @@ type ScaleEstimate struct {
 	RootFixed       float64 `json:"rootFixedEvents,omitempty"`
 	RootPerInstance float64 `json:"rootEventsPerInstance,omitempty"`
 	ChildEvents     float64 `json:"childEvents,omitempty"`
-	RootAt          float64 `json:"rootEventsAt,omitempty"`
-	ChildOwnAt      float64 `json:"childEventsOwnLoadBalancersAt,omitempty"`
-	ChildSharedAt   float64 `json:"childEventsSharedLoadBalancersAt,omitempty"`
+	// A design that lists the load balancers once for the fleet (in the
+	// started execution: RootScanPerItem events per item, RootItemsPerInstance
+	// items each instance brings) lets each instance find its own in the
+	// listing (ChildScanPerItem events per item). Past ListedUpTo instances
+	// with load balancers of their own, the region holds more than the page
+	// the listing reads, and each instance reads them all itself:
+	// PastPageScanPerItem events per item, measured on one instance in a
+	// region past a page (GroupsPastAPage; 0 if not measured, and then
+	// ChildScanPerItem is used).
+	RootScanPerItem      float64 `json:"rootScanEventsPerItem,omitempty"`
+	RootItemsPerInstance float64 `json:"rootItemsPerInstance,omitempty"`
+	ChildScanPerItem     float64 `json:"childScanEventsPerItem,omitempty"`
+	PastPageScanPerItem  float64 `json:"pastPageScanEventsPerItem,omitempty"`
+	ListedUpTo           int     `json:"listedUpTo,omitempty"`
+	RootAt               float64 `json:"rootEventsAt,omitempty"`
+	ChildOwnAt           float64 `json:"childEventsOwnLoadBalancersAt,omitempty"`
+	ChildSharedAt        float64 `json:"childEventsSharedLoadBalancersAt,omitempty"`
 	// MaxOwn and MaxShared are the largest fleets whose histories stay
 	// within HistoryLimit in each case (every execution's, when there are
 	// several).
@@ -63,7 +81,10 @@ type ScaleEstimate struct {
 	// Payload is the largest payload at Instances, PayloadPerInstance its
 	// growth, and MaxPayload the largest fleet within PayloadLimit: a line
 	// through the payload that is largest at the largest fleet (PayloadWhere)
-	// and the same payload at the next largest fleet.
+	// and the same payload at the next largest fleet. The read of a page of
+	// load balancers (a task named "List …") grows only until the page is
+	// full: its line stops at a full page, its bytes per item in the region
+	// times the page.
 	Payload            float64 `json:"payloadBytes"`
 	PayloadPerInstance float64 `json:"payloadBytesPerInstance"`
 	MaxPayload         int     `json:"maxInstancesPayload"`
@@ -77,8 +98,12 @@ type ScaleEstimate struct {
 // fixed part is taken as zero.
 func Estimate(ms []Measurement, instances int) []ScaleEstimate {
 	byDesign := map[string][]Measurement{}
+	pastPage := map[string]Measurement{}
 	var order []string
 	for _, m := range ms {
+		if m.Groups == GroupsPastAPage && m.Status == "SUCCEEDED" {
+			pastPage[m.Design] = m
+		}
 		if m.Groups != "created" || m.Status != "SUCCEEDED" {
 			continue
 		}
@@ -118,13 +143,7 @@ func Estimate(ms []Measurement, instances int) []ScaleEstimate {
 		est.MaxOwn = largest(func(k float64) float64 { return events(k, est.ItemsPerInstance*k) }, HistoryLimit)
 		est.MaxShared = largest(func(k float64) float64 { return events(k, est.ItemsPerInstance) }, HistoryLimit)
 		if hi.Executions > 1 {
-			est.RootFixed, est.RootPerInstance = fit(lo.Instances, float64(lo.RootHistoryEvents), hi.Instances, float64(hi.RootHistoryEvents))
-			est.ChildEvents = float64(hi.HistoryEvents-hi.RootHistoryEvents-hi.ScanEvents) / float64(max(hi.Instances, 1))
-			rootAt := func(k float64) float64 { return est.RootFixed + est.RootPerInstance*k }
-			childAt := func(items float64) float64 { return est.ChildEvents + est.ScanEventsPerItem*items }
-			est.RootAt, est.ChildOwnAt, est.ChildSharedAt = rootAt(n), childAt(est.ItemsPerInstance*n), childAt(est.ItemsPerInstance)
-			est.MaxOwn = largest(func(k float64) float64 { return max(rootAt(k), childAt(est.ItemsPerInstance*k)) }, HistoryLimit)
-			est.MaxShared = largest(func(k float64) float64 { return max(rootAt(k), childAt(est.ItemsPerInstance)) }, HistoryLimit)
+			est.estimateExecutions(lo, hi, pastPage[d], n)
 		}
 
 		// Every payload measured at the two largest fleets, followed from
@@ -160,14 +179,100 @@ func Estimate(ms []Measurement, instances int) []ScaleEstimate {
 			if plo.Instances == hi.Instances {
 				p0, p1 = yhi, 0
 			}
-			if at := p0 + p1*n; at > est.Payload {
-				est.Payload, est.PayloadPerInstance, est.PayloadWhere = at, p1, where
+			full := fullPage(where, yhi, hi)
+			at := func(k float64) float64 { return min(p0+p1*k, full) }
+			if v := at(n); v > est.Payload {
+				est.Payload, est.PayloadPerInstance, est.PayloadWhere = v, p1, where
+				if v == full {
+					est.PayloadPerInstance, est.PayloadWhere = 0, where+" (a full page)"
+				}
 			}
-			est.MaxPayload = min(est.MaxPayload, largest(func(k float64) float64 { return p0 + p1*k }, PayloadLimit))
+			est.MaxPayload = min(est.MaxPayload, largest(at, PayloadLimit))
 		}
 		out = append(out, est)
 	}
 	return out
+}
+
+// estimateExecutions is the part of Estimate for a design that contains
+// each instance in an execution of its own (see ScaleEstimate).
+func (est *ScaleEstimate) estimateExecutions(lo, hi, pastPage Measurement, n float64) {
+	rootBase := func(m Measurement) float64 { return float64(m.RootHistoryEvents - m.RootScanEvents) }
+	est.RootFixed, est.RootPerInstance = fit(lo.Instances, rootBase(lo), hi.Instances, rootBase(hi))
+	if hi.RootScanItems > 0 {
+		est.RootScanPerItem = float64(hi.RootScanEvents) / float64(hi.RootScanItems)
+		est.RootItemsPerInstance = float64(hi.RootScanItems) / float64(hi.Instances)
+	}
+	childScan, childItems := hi.ScanEvents-hi.RootScanEvents, hi.ScanItems-hi.RootScanItems
+	est.ChildEvents = float64(hi.HistoryEvents-hi.RootHistoryEvents-childScan) / float64(max(hi.Instances, 1))
+	childItemsPerInstance := 0.0
+	if childItems > 0 {
+		est.ChildScanPerItem = float64(childScan) / float64(childItems)
+		childItemsPerInstance = float64(childItems) / float64(hi.Instances) / float64(hi.Instances)
+	}
+	if items := pastPage.ScanItems - pastPage.RootScanItems; items > 0 {
+		est.PastPageScanPerItem = float64(pastPage.ScanEvents-pastPage.RootScanEvents) / float64(items)
+	}
+	// With load balancers of their own, k instances fill the region with
+	// k times theirs; the listing holds one page of each kind. A design
+	// whose started execution lists nothing has no such bound.
+	f := hi.Scene
+	est.ListedUpTo = 1000000
+	if page := hi.ListingPage; page > 0 && est.RootScanPerItem > 0 {
+		if f.TargetGroups > 0 {
+			est.ListedUpTo = min(est.ListedUpTo, page/f.TargetGroups)
+		}
+		if f.ClassicLoadBalancers > 0 {
+			est.ListedUpTo = min(est.ListedUpTo, page/f.ClassicLoadBalancers)
+		}
+	}
+	listed := func(k float64, own bool) bool { return !own || k <= float64(est.ListedUpTo) }
+	rootAt := func(k float64, own bool) float64 {
+		events := est.RootFixed + est.RootPerInstance*k
+		if !listed(k, own) {
+			return events
+		}
+		items := est.RootItemsPerInstance
+		if own {
+			items *= k
+		}
+		return events + est.RootScanPerItem*items
+	}
+	childAt := func(k float64, own bool) float64 {
+		items, rate := childItemsPerInstance, est.ChildScanPerItem
+		if own {
+			items *= k
+		}
+		if !listed(k, own) && est.PastPageScanPerItem > 0 {
+			rate = est.PastPageScanPerItem
+		}
+		return est.ChildEvents + rate*items
+	}
+	est.RootAt, est.ChildOwnAt, est.ChildSharedAt = rootAt(n, true), childAt(n, true), childAt(n, false)
+	est.OwnItems = rootAt(n, true) + n*childAt(n, true)
+	est.SharedItems = rootAt(n, false) + n*childAt(n, false)
+	est.MaxOwn = largest(func(k float64) float64 { return max(rootAt(k, true), childAt(k, true)) }, HistoryLimit)
+	est.MaxShared = largest(func(k float64) float64 { return max(rootAt(k, false), childAt(k, false)) }, HistoryLimit)
+}
+
+// fullPage is the payload of a read of a full page of load balancers, for a
+// payload measured at where (a task named "List …") as bytes in m, with the
+// region holding m's load balancers; +Inf for any other payload, or when
+// the design's page is not known.
+func fullPage(where string, bytes float64, m Measurement) float64 {
+	items := 0
+	switch {
+	case m.ListingPage == 0 || !strings.Contains(where, " of List "):
+		return math.Inf(1)
+	case strings.Contains(where, "Target Groups"):
+		items = m.Scene.AccountTargetGroups
+	case strings.Contains(where, "Classic Load Balancers"):
+		items = m.Scene.AccountClassicLoadBalancers
+	}
+	if items == 0 {
+		return math.Inf(1)
+	}
+	return bytes / float64(items) * float64(m.ListingPage)
 }
 
 // fit returns the line through (x0, y0) and (x1, y1) as intercept and
