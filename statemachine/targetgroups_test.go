@@ -93,13 +93,15 @@ func fleetListings(t *testing.T, ex *emulator.Execution) (targetGroupListing, cl
 	for _, e := range events {
 		if d := e.StateExitedEventDetails; d != nil && aws.ToString(d.Name) == "Find Instances And Target Groups" {
 			var out struct {
-				TargetGroups         targetGroupListing
-				ClassicLoadBalancers classicListing
+				Results struct {
+					TargetGroups         targetGroupListing
+					ClassicLoadBalancers classicListing
+				}
 			}
 			if err := json.Unmarshal([]byte(aws.ToString(d.Output)), &out); err != nil {
 				t.Fatalf("Find Instances And Target Groups output: %v", err)
 			}
-			return out.TargetGroups, out.ClassicLoadBalancers
+			return out.Results.TargetGroups, out.Results.ClassicLoadBalancers
 		}
 	}
 	t.Fatal("the execution never left Find Instances And Target Groups")
@@ -183,6 +185,15 @@ func TestLoadBalancersAreListedOnceForTheFleet(t *testing.T) {
 	out := mustSucceed(t, ex)
 
 	listing, classic := fleetListings(t, ex)
+	// Once the instances are contained, the started execution's state no
+	// longer carries the listings: their outcomes replaced them.
+	for _, e := range history(t, ex) {
+		if d := e.StateExitedEventDetails; d != nil && aws.ToString(d.Name) == "Contain Each Instance" {
+			if out := aws.ToString(d.Output); strings.Contains(out, `"Crowded"`) || strings.Contains(out, `"NotListed"`) || strings.Contains(out, a.TargetGroupARNs[0]) {
+				t.Errorf("the state after Contain Each Instance still carries the listings: %.500s", out)
+			}
+		}
+	}
 	if listing.NotListed != "" || classic.NotListed != "" {
 		t.Fatalf("the fleet did not list the load balancers: %q; %q", listing.NotListed, classic.NotListed)
 	}

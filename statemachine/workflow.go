@@ -147,8 +147,8 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 			// The VPCs whose groups could not be prepared, with the cause.
 			"UnpreparedVpcs.$": "$.IsolationGroups[?(@.Status == 'FAILED')]",
 			// The region's load balancers, listed once for the fleet.
-			"TargetGroups.$":         "$.TargetGroups",
-			"ClassicLoadBalancers.$": "$.ClassicLoadBalancers",
+			"TargetGroups.$":         "$.Results.TargetGroups",
+			"ClassicLoadBalancers.$": "$.Results.ClassicLoadBalancers",
 		}),
 		ResultPath: jsii.String("$.Results"),
 	})
@@ -238,13 +238,20 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 	// The listing never fails.
 	lookUp := sfn.NewParallel(b.scope, jsii.String("Find Instances And Target Groups"), &sfn.ParallelProps{
 		ResultSelector: &map[string]interface{}{
-			"InstanceIds.$":          "$[0].InstanceIds",
-			"InstanceCount.$":        "$[0].InstanceCount",
-			"Region.$":               "$[0].Region",
-			"IncidentId.$":           "$[0].IncidentId",
-			"IsolationGroups.$":      "$[0].IsolationGroups",
-			"TargetGroups.$":         "$[1]",
-			"ClassicLoadBalancers.$": "$[2]",
+			"InstanceIds.$":     "$[0].InstanceIds",
+			"InstanceCount.$":   "$[0].InstanceCount",
+			"Region.$":          "$[0].Region",
+			"IncidentId.$":      "$[0].IncidentId",
+			"IsolationGroups.$": "$[0].IsolationGroups",
+			// The listings of the load balancers wait where the Map below
+			// puts the instances' outcomes, which replace them: up to
+			// about 40 KB with full pages, they are needed only to start
+			// each containment, and the started execution's state must
+			// keep room for 1,000 outcomes.
+			"Results": map[string]interface{}{
+				"TargetGroups.$":         "$[1]",
+				"ClassicLoadBalancers.$": "$[2]",
+			},
 		},
 	})
 	lookUp.Branch(b.findInstances(prepare), b.listTargetGroupsOnce(), b.listClassicLoadBalancersOnce())
