@@ -62,7 +62,7 @@ func (b *builder) listClassicLoadBalancersOnce() sfn.IChainable {
 		params:         map[string]interface{}{"PageSize": classicPageSize},
 		resultSelector: selector,
 		resultPath:     "$",
-		retries:        targetGroupListingRetries,
+		retries:        listingRetries,
 		onFailure:      notListed,
 	})
 	return list.Next(b.choice("Do The Classic Load Balancers Fit One Page?").

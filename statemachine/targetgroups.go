@@ -6,6 +6,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	tasks "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
 )
 
 // ListingPageSize is the page of DescribeTargetGroups and of
@@ -34,11 +35,12 @@ const targetGroupNotFound = "ElasticLoadBalancingV2.TargetGroupNotFoundException
 // groups hold (up to 1,000 targets each).
 const listedTargetsPerGroup = 5
 
-// targetGroupListingRetries bounds the retries of the fleet's one listing
-// of the target groups: it runs before any instance is contained, so under
+// listingRetries bounds the retries of the fleet's one listing of the
+// target groups and of the classic load balancers: it runs before any
+// instance is contained, so under
 // throttling it gives up within about 7 s (full jitter: 1, 2 and 4 s at
 // most) and each instance then reads the groups itself, after isolation.
-const targetGroupListingRetries = 3
+const listingRetries = 3
 
 // listTargetGroupsOnce reads, once for the whole fleet and beside the input
 // check, which instances each target group of type instance lists, so an
@@ -70,7 +72,7 @@ func (b *builder) listTargetGroupsOnce() sfn.IChainable {
 		params:         map[string]interface{}{"PageSize": targetGroupPageSize},
 		resultSelector: targetGroupPageSelector,
 		resultPath:     "$",
-		retries:        targetGroupListingRetries,
+		retries:        listingRetries,
 		onFailure:      notListed,
 	})
 	tooMany := b.pass("Too Many Target Groups To List Once", map[string]interface{}{
@@ -90,19 +92,14 @@ func (b *builder) listTargetGroupsOnce() sfn.IChainable {
 		"TargetGroupArn.$": "$.TargetGroupArn",
 		"Members":          map[string]interface{}{"Count": 0, "Ids": []interface{}{}},
 	}, "")
-	each.ItemProcessor(b.call(sdkCall{
-		name:      "List Target Group Targets Once",
-		service:   "elasticloadbalancingv2",
-		action:    "describeTargetHealth",
-		iamAction: "elasticloadbalancing:DescribeTargetHealth",
-		resources: []string{"*"},
-		params:    map[string]interface{}{"TargetGroupArn.$": "$.TargetGroupArn"},
+	each.ItemProcessor(b.readTargetHealth(sdkCall{
+		name: "List Target Group Targets Once",
 		resultSelector: map[string]interface{}{
 			"Count.$": "States.ArrayLength($.TargetHealthDescriptions)",
 			"Ids.$":   fmt.Sprintf("$.TargetHealthDescriptions[0:%d].Target.Id", listedTargetsPerGroup),
 		},
 		resultPath: "$.Members",
-		retries:    targetGroupListingRetries,
+		retries:    listingRetries,
 		catches:    []catchTo{{errors: []string{targetGroupNotFound}, next: gone}},
 		onFailure: sfn.NewFail(b.scope, jsii.String("Target Group Targets Not Listed Once"), &sfn.FailProps{
 			ErrorPath: jsii.String("$.Failure.Error"),
@@ -165,18 +162,24 @@ func (b *builder) deregisterFromTargetGroups() sfn.IChainable {
 	next := list("List More Target Groups", map[string]interface{}{"Marker.$": "$.TargetGroupPage.NextMarkers[0]"})
 
 	memberGroups := &map[string]interface{}{"Arns.$": "$[?(@.Membership.Member == true)].TargetGroupArn"}
-	each := sfn.NewMap(b.scope, jsii.String("Check Each Target Group"), &sfn.MapProps{
-		ItemsPath:      jsii.String("$.TargetGroupPage.Arns"),
-		MaxConcurrency: jsii.Number(targetGroupConcurrency),
-		ItemSelector: &map[string]interface{}{
-			"InstanceId.$":     "$.InstanceId",
-			"TargetGroupArn.$": "$$.Map.Item.Value",
-		},
-		ResultSelector: memberGroups,
-		ResultPath:     jsii.String("$.MemberGroups"),
-	})
-	each.ItemProcessor(b.readTargetGroupMembers("Read Target Group Members", "Target Group Gone"), nil)
-	each.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	// checkEach reads the targets of each group whose ARN is at itemsPath,
+	// ten at a time, and keeps the ARNs of those that list the instance.
+	checkEach := func(name, itemsPath, read, gone string) sfn.Map {
+		m := sfn.NewMap(b.scope, jsii.String(name), &sfn.MapProps{
+			ItemsPath:      jsii.String(itemsPath),
+			MaxConcurrency: jsii.Number(targetGroupConcurrency),
+			ItemSelector: &map[string]interface{}{
+				"InstanceId.$":     "$.InstanceId",
+				"TargetGroupArn.$": "$$.Map.Item.Value",
+			},
+			ResultSelector: memberGroups,
+			ResultPath:     jsii.String("$.MemberGroups"),
+		})
+		m.ItemProcessor(b.readTargetGroupMembers(read, gone), nil)
+		m.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+		return m
+	}
+	each := checkEach("Check Each Target Group", "$.TargetGroupPage.Arns", "Read Target Group Members", "Target Group Gone")
 
 	// The fleet's listing answers for each listed group in the Map's item
 	// itself; the iteration only passes it on.
@@ -199,18 +202,7 @@ func (b *builder) deregisterFromTargetGroups() sfn.IChainable {
 	takeCrowded := b.pass("Take The Crowded Target Groups", map[string]interface{}{
 		"Checking.$": "$.TargetGroups.Crowded",
 	}, "$.TargetGroups")
-	crowded := sfn.NewMap(b.scope, jsii.String("Check Each Crowded Target Group"), &sfn.MapProps{
-		ItemsPath:      jsii.String("$.TargetGroups.Checking"),
-		MaxConcurrency: jsii.Number(targetGroupConcurrency),
-		ItemSelector: &map[string]interface{}{
-			"InstanceId.$":     "$.InstanceId",
-			"TargetGroupArn.$": "$$.Map.Item.Value",
-		},
-		ResultSelector: memberGroups,
-		ResultPath:     jsii.String("$.MemberGroups"),
-	})
-	crowded.ItemProcessor(b.readTargetGroupMembers("Read Crowded Target Group Members", "Crowded Target Group Gone"), nil)
-	crowded.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	crowded := checkEach("Check Each Crowded Target Group", "$.TargetGroups.Checking", "Read Crowded Target Group Members", "Crowded Target Group Gone")
 
 	leave := sfn.NewMap(b.scope, jsii.String("Leave Each Target Group"), &sfn.MapProps{
 		ItemsPath: jsii.String("$.MemberGroups.Arns"),
@@ -242,18 +234,22 @@ func (b *builder) deregisterFromTargetGroups() sfn.IChainable {
 		Otherwise(first)
 }
 
+// readTargetHealth is a DescribeTargetHealth call on the target group at
+// $.TargetGroupArn; c gives its name, result and failure handling.
+func (b *builder) readTargetHealth(c sdkCall) tasks.CallAwsService {
+	c.service, c.action, c.iamAction = "elasticloadbalancingv2", "describeTargetHealth", "elasticloadbalancing:DescribeTargetHealth"
+	c.resources = []string{"*"}
+	c.params = map[string]interface{}{"TargetGroupArn.$": "$.TargetGroupArn"}
+	return b.call(c)
+}
+
 // readTargetGroupMembers reads one target group's targets and says whether
 // the instance is one. Input {"InstanceId", "TargetGroupArn"}; output the
 // same with "Membership": {"Member"}. A group deleted since it was listed
 // serves nobody (gone).
 func (b *builder) readTargetGroupMembers(name, gone string) sfn.IChainable {
-	return b.call(sdkCall{
+	return b.readTargetHealth(sdkCall{
 		name:           name,
-		service:        "elasticloadbalancingv2",
-		action:         "describeTargetHealth",
-		iamAction:      "elasticloadbalancing:DescribeTargetHealth",
-		resources:      []string{"*"},
-		params:         map[string]interface{}{"TargetGroupArn.$": "$.TargetGroupArn"},
 		resultSelector: map[string]interface{}{"Member.$": memberOfInput("$.TargetHealthDescriptions[*].Target.Id")},
 		resultPath:     "$.Membership",
 		catches: []catchTo{{errors: []string{targetGroupNotFound}, next: b.pass(gone, map[string]interface{}{
@@ -277,13 +273,8 @@ func (b *builder) deregisterFromTargetGroup() sfn.IChainable {
 	done := b.pass("Deregistered From Target Group", map[string]interface{}{
 		"TargetGroupArn.$": "$.TargetGroupArn",
 	}, "")
-	confirm := b.call(sdkCall{
-		name:      "Confirm Target Deregistered",
-		service:   "elasticloadbalancingv2",
-		action:    "describeTargetHealth",
-		iamAction: "elasticloadbalancing:DescribeTargetHealth",
-		resources: []string{"*"},
-		params:    map[string]interface{}{"TargetGroupArn.$": "$.TargetGroupArn"},
+	confirm := b.readTargetHealth(sdkCall{
+		name: "Confirm Target Deregistered",
 		resultSelector: map[string]interface{}{
 			"TargetIds.$": "$.TargetHealthDescriptions[?(@.TargetHealth.State != 'draining')].Target.Id",
 		},
