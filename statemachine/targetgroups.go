@@ -37,9 +37,9 @@ const listedTargetsPerGroup = 5
 
 // listingRetries bounds the retries of the fleet's one listing of the
 // target groups and of the classic load balancers: it runs before any
-// instance is contained, so under
-// throttling it gives up within about 7 s (full jitter: 1, 2 and 4 s at
-// most) and each instance then reads the groups itself, after isolation.
+// instance is contained, so under throttling it gives up within about 7 s
+// (full jitter: 1, 2 and 4 s at most) and each instance then reads them
+// itself, after isolation.
 const listingRetries = 3
 
 // listTargetGroupsOnce reads, once for the whole fleet and beside the input
