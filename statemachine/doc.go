@@ -14,7 +14,12 @@
 //	volumes.go       DeleteOnTermination off on every EBS volume
 //	isolation.go     the isolation security group and the ENI swap
 //	profile.go       detach the IAM instance profile
-//	targetgroups.go  deregister from every ELBv2 target group
+//	targetgroups.go  deregister from every ELBv2 target group (listed once
+//	                 for the fleet when they fit a page)
+//	classicelb.go    deregister from every classic load balancer (likewise)
+//	addresses.go     record (and, if asked, disassociate) Elastic IPs
+//	record.go        the pre-incident record in the evidence bucket
+//	screenshot.go    the console screenshot, best effort
 //	snapshots.go     start a snapshot of every volume; secure one snapshot
 //	evidence.go      the evidence phase: secure every started snapshot
 //	fleet.go         each instance's two executions: containment, evidence
