@@ -417,14 +417,18 @@ func LargestPayload(events []Event) Payload {
 	return best
 }
 
+// ChildSuffix ends the Payloads key of an event in a child execution.
+const ChildSuffix = " (child execution)"
+
 // Payloads returns the largest payload of each kind of event and state
 // ("TaskSucceeded of Find Every Instance", "ExecutionSucceeded"), so that a
 // payload can be followed from one fleet size to another.
 //
 // In a tree of histories (emulator HistoryTree), a child execution starts
 // with an ExecutionStarted event that follows the parent's event that
-// started it; the execution events of children are told apart as
-// "ExecutionSucceeded (child execution)".
+// started it; the events of children are told apart by a suffix:
+// "ExecutionSucceeded (child execution)", "TaskSucceeded of Find Instances
+// (child execution)".
 func Payloads(events []Event) map[string]int {
 	out := map[string]int{}
 	state := map[int64]string{}
@@ -440,13 +444,11 @@ func Payloads(events []Event) map[string]int {
 			continue
 		}
 		where := e.Type
-		switch {
-		case strings.HasPrefix(e.Type, "Execution"):
-			if inChild[e.ID] {
-				where += " (child execution)"
-			}
-		case name != "":
+		if name != "" && !strings.HasPrefix(e.Type, "Execution") {
 			where += " of " + name
+		}
+		if inChild[e.ID] {
+			where += ChildSuffix
 		}
 		out[where] = max(out[where], len(e.Payload))
 	}

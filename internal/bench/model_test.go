@@ -171,3 +171,35 @@ func TestEstimateReadsPastAPageOnceTheListingIsOutgrown(t *testing.T) {
 		t.Errorf("payload %v at %q, max %d", e.Payload, e.PayloadWhere, e.MaxPayload)
 	}
 }
+
+func TestEstimateStopsAnInstancesPayloadAtThePage(t *testing.T) {
+	// GIVEN the design above, whose instances' state carries the fleet's
+	// listing (300 bytes per group in the region, 2 groups per instance),
+	// and whose instance in a region past a page holds 40,000 bytes there
+	const where = "ChoiceStateEntered of Are There More Target Groups?" + ChildSuffix
+	mk := func(n int) Measurement {
+		groups := 2 * n
+		return Measurement{
+			Design: "d", Instances: n, Groups: "created", Status: "SUCCEEDED", Executions: n + 1, ListingPage: 100,
+			HistoryEvents: 100 + 800*n, RootHistoryEvents: 100 + 10*n + 7*groups,
+			ScanEvents: 7*groups + 4*groups*n, ScanItems: groups + groups*n,
+			RootScanEvents: 7 * groups, RootScanItems: groups,
+			Scene:    SceneFacts{TargetGroups: 2, AccountTargetGroups: groups},
+			Payloads: map[string]int{where: 1000 + 300*groups},
+		}
+	}
+	past := Measurement{Design: "d", Instances: 1, Groups: GroupsPastAPage, Status: "SUCCEEDED", Executions: 2, ListingPage: 100,
+		Payloads: map[string]int{where: 40000}}
+	e := Estimate([]Measurement{mk(2), mk(6), past}, 1000)[0]
+	// THEN at 1,000 instances it is the measured page, not a line through
+	// 2,000 groups (601,000 bytes), and no fleet size passes the limit (the
+	// most, 31,000 bytes at 50 instances)
+	if e.Payload != 40000 || e.PayloadWhere != where+" (past a page, measured)" || e.MaxPayload != 1000000 {
+		t.Errorf("payload %v at %q, max %d", e.Payload, e.PayloadWhere, e.MaxPayload)
+	}
+	// AND a page too large past it bounds the fleet at the listing's end
+	past.Payloads[where] = PayloadLimit + 1
+	if e := Estimate([]Measurement{mk(2), mk(6), past}, 1000)[0]; e.MaxPayload != 50 {
+		t.Errorf("max payload %d, want 50", e.MaxPayload)
+	}
+}

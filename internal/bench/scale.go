@@ -181,11 +181,47 @@ func Estimate(ms []Measurement, instances int) []ScaleEstimate {
 			}
 			full := fullPage(where, yhi, hi)
 			at := func(k float64) float64 { return min(p0+p1*k, full) }
+			// In an instance's own execution a payload grows only with the
+			// region's load balancers in the listing it was given; past
+			// ListedUpTo instances with their own, there is no listing and
+			// the instance reads full pages itself, as measured in a region
+			// past a page (the same payload there, or none).
+			child := strings.HasSuffix(where, ChildSuffix) && est.ListedUpTo > 0 && est.ListedUpTo < 1000000 && pastPage[d].Status != ""
+			if child {
+				upTo, past := float64(est.ListedUpTo), float64(pastPage[d].Payloads[where])
+				listed := at
+				at = func(k float64) float64 {
+					if k <= upTo {
+						return listed(k)
+					}
+					return past
+				}
+			}
 			if v := at(n); v > est.Payload {
 				est.Payload, est.PayloadPerInstance, est.PayloadWhere = v, p1, where
-				if v == full {
+				switch {
+				case child && n > float64(est.ListedUpTo):
+					est.PayloadPerInstance, est.PayloadWhere = 0, where+" (past a page, measured)"
+				case v == full:
 					est.PayloadPerInstance, est.PayloadWhere = 0, where+" (a full page)"
 				}
+			}
+			if child {
+				// Not increasing in k: it grows up to ListedUpTo, then
+				// stays at the measured value past a page.
+				upTo := float64(est.ListedUpTo)
+				switch {
+				case at(upTo) > PayloadLimit:
+					est.MaxPayload = min(est.MaxPayload, largest(func(k float64) float64 {
+						if k > upTo {
+							return math.Inf(1)
+						}
+						return at(k)
+					}, PayloadLimit))
+				case at(upTo+1) > PayloadLimit:
+					est.MaxPayload = min(est.MaxPayload, est.ListedUpTo)
+				}
+				continue
 			}
 			est.MaxPayload = min(est.MaxPayload, largest(at, PayloadLimit))
 		}
