@@ -81,10 +81,14 @@ type ScaleEstimate struct {
 	// Payload is the largest payload at Instances, PayloadPerInstance its
 	// growth, and MaxPayload the largest fleet within PayloadLimit: a line
 	// through the payload that is largest at the largest fleet (PayloadWhere)
-	// and the same payload at the next largest fleet. The read of a page of
-	// load balancers (a task named "List …") grows only until the page is
-	// full: its line stops at a full page, its bytes per item in the region
-	// times the page.
+	// and the same payload at the next largest fleet. A state of the load
+	// balancer steps (named for target groups or classic load balancers)
+	// holds at most a page of them: its line stops at a full page, its bytes
+	// per load balancer in the region times the page. A payload that carries the fleet's listing of the load
+	// balancers (it grows at least 0.9 times as fast as an instance's input,
+	// which holds only the listing) follows its line up to ListedUpTo, and
+	// past it only its growth beyond the listing's; an instance's payloads
+	// past it are those measured in a region past a page.
 	Payload            float64 `json:"payloadBytes"`
 	PayloadPerInstance float64 `json:"payloadBytesPerInstance"`
 	MaxPayload         int     `json:"maxInstancesPayload"`
@@ -155,6 +159,14 @@ func Estimate(ms []Measurement, instances int) []ScaleEstimate {
 		}
 		est.MaxPayload = largest(func(float64) float64 { return 0 }, PayloadLimit)
 		est.Payload = -1
+		// An instance's input grows only with the fleet's listing of the
+		// load balancers: its growth is the listing's.
+		const childInput = "ExecutionStarted" + ChildSuffix
+		listingSlope := 0.0
+		if hi.Instances != plo.Instances {
+			listingSlope = float64(hi.Payloads[childInput]-plo.Payloads[childInput]) / float64(hi.Instances-plo.Instances)
+		}
+		listing := est.ListedUpTo > 0 && est.ListedUpTo < 1000000 && pastPage[d].Status != ""
 		wheres := make([]string, 0, len(hi.Payloads))
 		for where := range hi.Payloads {
 			wheres = append(wheres, where)
@@ -186,7 +198,20 @@ func Estimate(ms []Measurement, instances int) []ScaleEstimate {
 			// ListedUpTo instances with their own, there is no listing and
 			// the instance reads full pages itself, as measured in a region
 			// past a page (the same payload there, or none).
-			child := strings.HasSuffix(where, ChildSuffix) && est.ListedUpTo > 0 && est.ListedUpTo < 1000000 && pastPage[d].Status != ""
+			child := listing && strings.HasSuffix(where, ChildSuffix)
+			if listing && !child && listingSlope > 0 && math.IsInf(full, 1) && p1 >= 0.9*listingSlope {
+				// The started execution's state carries the listing until
+				// the instances are contained: past ListedUpTo there is
+				// none, and only the rest of its growth goes on.
+				upTo, rest := float64(est.ListedUpTo), max(0, p1-listingSlope)
+				carrying := at
+				at = func(k float64) float64 {
+					if k <= upTo {
+						return carrying(k)
+					}
+					return carrying(upTo) + rest*(k-upTo)
+				}
+			}
 			if child {
 				upTo, past := float64(est.ListedUpTo), float64(pastPage[d].Payloads[where])
 				listed := at
@@ -291,18 +316,20 @@ func (est *ScaleEstimate) estimateExecutions(lo, hi, pastPage Measurement, n flo
 	est.MaxShared = largest(func(k float64) float64 { return max(rootAt(k, false), childAt(k, false)) }, HistoryLimit)
 }
 
-// fullPage is the payload of a read of a full page of load balancers, for a
-// payload measured at where (a task named "List …") as bytes in m, with the
-// region holding m's load balancers; +Inf for any other payload, or when
-// the design's page is not known.
+// fullPage is the payload of a state of the load balancer steps with a
+// full page of load balancers, for a payload measured at where (a state
+// whose name speaks of target groups or classic load balancers: it holds
+// at most a page of them, read or listed) as bytes in m, with the region
+// holding m's load balancers; +Inf for any other payload, or when the
+// design's page is not known.
 func fullPage(where string, bytes float64, m Measurement) float64 {
 	items := 0
 	switch {
-	case m.ListingPage == 0 || !strings.Contains(where, " of List "):
+	case m.ListingPage == 0:
 		return math.Inf(1)
-	case strings.Contains(where, "Target Groups"):
+	case strings.Contains(where, "Target Group"):
 		items = m.Scene.AccountTargetGroups
-	case strings.Contains(where, "Classic Load Balancers"):
+	case strings.Contains(where, "Classic Load Balancer"):
 		items = m.Scene.AccountClassicLoadBalancers
 	}
 	if items == 0 {
