@@ -1,6 +1,9 @@
 package statemachine
 
 import (
+	"sort"
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
@@ -39,6 +42,17 @@ var (
 		output: []string{"InstanceId", "Outcome"}, prefix: "Evidence: ",
 	}
 )
+
+// inputFields are the names of the fields of the phase's input:
+// instanceInputFields, then those of p.input, sorted.
+func (p instancePhase) inputFields() []string {
+	var own []string
+	for k := range p.input {
+		own = append(own, strings.TrimSuffix(k, ".$"))
+	}
+	sort.Strings(own)
+	return append(append([]string(nil), instanceInputFields...), own...)
+}
 
 // startInstanceExecution runs one phase of one instance of the fleet in
 // its own execution of the instance state machine (Workflow.Instance),

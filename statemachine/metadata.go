@@ -20,14 +20,11 @@ func (b *builder) readInstance(onFailure, next sfn.IChainable) sfn.IChainable {
 		"Instance.$":    "$[0].Instance",
 		"AutoScaling.$": "$[1].AutoScaling",
 	}
-	for _, f := range instanceInputFields {
+	// Every field of a containment's input (containPhase), the fleet's
+	// listings of the load balancers among them.
+	for _, f := range containPhase.inputFields() {
 		state[f+".$"] = "$[0]." + f
 	}
-	// The fleet's listings of the load balancers, given to a containment
-	// (containPhase) for deregisterFromTargetGroups and
-	// deregisterFromClassicLoadBalancers.
-	state["TargetGroups.$"] = "$[0].TargetGroups"
-	state["ClassicLoadBalancers.$"] = "$[0].ClassicLoadBalancers"
 	for _, start := range []map[string]interface{}{targetGroupScanStart, classicScanStart} {
 		for k, v := range start {
 			state[k] = v
