@@ -2,7 +2,6 @@ package statemachine_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -11,7 +10,6 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/essential-ir/essential-ir/internal/scene"
 )
@@ -32,47 +30,13 @@ func TestLeavesLoadBalancersOnEveryPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := build(t, scene.BareInstance())
-	var groups, balancers []string
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(4)
-	groups = make([]string, fillerBalancers)
-	balancers = make([]string, fillerBalancers)
-	suffix := vpc.ID[len(vpc.ID)-6:]
-	for i := range fillerBalancers {
-		g.Go(func() error {
-			name := fmt.Sprintf("pg-%s-%d", suffix, i)
-			tg, err := scenes.ELBv2.CreateTargetGroup(gctx, &elbv2.CreateTargetGroupInput{
-				Name: aws.String(name), Protocol: elbv2types.ProtocolEnumHttp, Port: aws.Int32(80),
-				VpcId: aws.String(vpc.ID), TargetType: elbv2types.TargetTypeEnumInstance,
-			})
-			if err != nil {
-				return fmt.Errorf("create target group %s: %w", name, err)
-			}
-			groups[i] = aws.ToString(tg.TargetGroups[0].TargetGroupArn)
-			if _, err := scenes.ELB.CreateLoadBalancer(gctx, &elb.CreateLoadBalancerInput{
-				LoadBalancerName: aws.String(name),
-				Listeners:        []elbtypes.Listener{{Protocol: aws.String("HTTP"), LoadBalancerPort: 80, InstanceProtocol: aws.String("HTTP"), InstancePort: aws.Int32(80)}},
-				Subnets:          vpc.SubnetIDs,
-			}); err != nil {
-				return fmt.Errorf("create classic load balancer %s: %w", name, err)
-			}
-			balancers[i] = name
-			return nil
-		})
-	}
-	err = g.Wait()
+	fillers, err := scenes.FillRegion(ctx, vpc, fillerBalancers)
 	t.Cleanup(func() {
-		for _, arn := range groups {
-			if arn != "" {
-				_, _ = scenes.ELBv2.DeleteTargetGroup(context.Background(), &elbv2.DeleteTargetGroupInput{TargetGroupArn: aws.String(arn)})
-			}
-		}
-		for _, name := range balancers {
-			if name != "" {
-				_, _ = scenes.ELB.DeleteLoadBalancer(context.Background(), &elb.DeleteLoadBalancerInput{LoadBalancerName: aws.String(name)})
-			}
+		if err := fillers.Remove(context.Background(), scenes); err != nil {
+			t.Logf("cleanup: %v", err)
 		}
 	})
+	groups, balancers := fillers.TargetGroupARNs, fillers.ClassicNames
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,9 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
-	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/essential-ir/essential-ir/internal/emulator"
@@ -423,34 +421,10 @@ func runDesign(ctx context.Context, opts Options, designs []Design, j int, sizes
 // which it deletes again afterwards.
 func measurePastAPage(ctx context.Context, emu *emulator.Emulator, opts Options, d Design, arn string, b *scene.Builder, spec scene.InstanceSpec, vpc *scene.VPC) (*Measurement, error) {
 	start := time.Now()
-	var groups, balancers []string
-	defer func() {
-		for _, g := range groups {
-			_, _ = b.ELBv2.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: aws.String(g)})
-		}
-		for _, name := range balancers {
-			_, _ = b.ELB.DeleteLoadBalancer(ctx, &elb.DeleteLoadBalancerInput{LoadBalancerName: aws.String(name)})
-		}
-	}()
-	suffix := vpc.ID[len(vpc.ID)-6:]
-	for i := range pageFiller {
-		name := fmt.Sprintf("page-%s-%d", suffix, i)
-		tg, err := b.ELBv2.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{
-			Name: aws.String(name), Protocol: elbv2types.ProtocolEnumHttp, Port: aws.Int32(80),
-			VpcId: aws.String(vpc.ID), TargetType: elbv2types.TargetTypeEnumInstance,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("bench: create filler target group %s: %w", name, err)
-		}
-		groups = append(groups, aws.ToString(tg.TargetGroups[0].TargetGroupArn))
-		if _, err := b.ELB.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{
-			LoadBalancerName: aws.String(name),
-			Listeners:        []elbtypes.Listener{{Protocol: aws.String("HTTP"), LoadBalancerPort: 80, InstanceProtocol: aws.String("HTTP"), InstancePort: aws.Int32(80)}},
-			Subnets:          vpc.SubnetIDs,
-		}); err != nil {
-			return nil, fmt.Errorf("bench: create filler classic load balancer %s: %w", name, err)
-		}
-		balancers = append(balancers, name)
+	fillers, err := b.FillRegion(ctx, vpc, pageFiller)
+	defer func() { _ = fillers.Remove(ctx, b) }()
+	if err != nil {
+		return nil, fmt.Errorf("bench: fill the region past a page: %w", err)
 	}
 	probe := spec
 	probe.VPC = vpc
