@@ -9,6 +9,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/essential-ir/essential-ir/infra/stack"
+	"github.com/essential-ir/essential-ir/internal/bench"
 	"github.com/essential-ir/essential-ir/internal/emulator"
 	"github.com/essential-ir/essential-ir/internal/scene"
 	"github.com/essential-ir/essential-ir/statemachine"
@@ -20,7 +21,9 @@ import (
 // starts, while the first one's snapshots are still pending. An instance's
 // containment ends once its snapshots are started; it never waits for them.
 // On AWS, where a snapshot takes minutes, waiting would delay every later
-// instance's isolation by as much. The evidence is then preserved in full.
+// instance's isolation by as much. The evidence is then preserved in full,
+// and MaxConcurrency holds: never two instance executions at once (with
+// MaxConcurrency 2 the emulator runs two).
 func TestFleetIsContainedBeforeEvidenceIsAwaited(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -48,6 +51,10 @@ func TestFleetIsContainedBeforeEvidenceIsAwaited(t *testing.T) {
 	if lastContained == 0 || firstEvidence == 0 || lastContained > firstEvidence {
 		t.Errorf("the last containment ended at event %d and the first evidence phase started at event %d: every instance must be contained first",
 			lastContained, firstEvidence)
+	}
+	// MaxConcurrency bounds the instance executions: one at a time here.
+	if n := bench.InstanceExecutionsAtOnce(bench.FromHistory(events)); n != 1 {
+		t.Errorf("%d instance executions ran at once, MaxConcurrency is 1", n)
 	}
 
 	incident := incidentID(ex)

@@ -487,3 +487,27 @@ func CountTransitions(events []Event) int {
 	}
 	return n
 }
+
+// InstanceExecutionsAtOnce is the most executions that one execution's own
+// history (its events in order, not a tree) shows running at once through
+// tasks that start an execution and wait for it
+// (`states:startExecution.sync`): for a design that contains each instance
+// in an execution of its own, how many instances it worked on at once,
+// which its Map's MaxConcurrency must bound. A task is running from its
+// TaskScheduled to the end of that attempt.
+func InstanceExecutionsAtOnce(events []Event) int {
+	running, most := 0, 0
+	for _, e := range events {
+		if e.ResourceType != "states" || !strings.HasPrefix(e.Resource, "startExecution.sync") {
+			continue
+		}
+		switch {
+		case e.Type == typeTaskScheduled:
+			running++
+			most = max(most, running)
+		case isCallEnd(e.Type):
+			running--
+		}
+	}
+	return most
+}

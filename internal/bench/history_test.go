@@ -263,3 +263,27 @@ func TestAnalyzeFollowsAChildExecution(t *testing.T) {
 		t.Errorf("start %v, want the root's %v", c.Start, h.events[0].Time)
 	}
 }
+
+func TestInstanceExecutionsAtOnce(t *testing.T) {
+	// GIVEN a started execution's own history: instance executions a and b
+	// start, a ends, c starts, b's attempt fails and is retried, and calls
+	// of other kinds run meanwhile
+	h, start := newHistory()
+	sync := func(typ string) Event {
+		return Event{Type: typ, Resource: "startExecution.sync:2", ResourceType: "states"}
+	}
+	for _, typ := range []string{"TaskScheduled", "TaskScheduled", "TaskSucceeded", "TaskScheduled", "TaskFailed", "TaskScheduled", "TaskSucceeded", "TaskSucceeded"} {
+		h.add(start, sync(typ))
+		h.task(start, "Find", "ec2", "DescribeInstances", `{}`)
+	}
+	// THEN at most two ran at once
+	if got := InstanceExecutionsAtOnce(h.events); got != 2 {
+		t.Errorf("InstanceExecutionsAtOnce = %d, want 2", got)
+	}
+	// AND a design with no instance executions has none
+	h, start = newHistory()
+	h.task(start, "Find", "ec2", "DescribeInstances", `{}`)
+	if got := InstanceExecutionsAtOnce(h.events); got != 0 {
+		t.Errorf("InstanceExecutionsAtOnce = %d with no instance execution, want 0", got)
+	}
+}

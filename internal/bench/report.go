@@ -252,6 +252,7 @@ func (r *Report) writeComparison(bw *errWriter, x, b *Result) {
 	text("Verified contained", contained(x), contained(bm))
 	row("State transitions per instance", perInstance(x.Transitions, x.Instances), perInstance(bm.Transitions, bm.Instances), "%.1f")
 	row("Executions (started + one per instance)", float64(x.Executions), float64(bm.Executions), "%.0f")
+	text("Instance executions running at once (max)", atOnce(x), atOnce(bm))
 	row("History events, all executions", float64(x.HistoryEvents), float64(bm.HistoryEvents), "%.0f")
 	row("History events, largest execution", float64(largestExecution(x.Measurement)), float64(largestExecution(bm.Measurement)), "%.0f")
 	row("History events per instance", perInstance(x.HistoryEvents, x.Instances), perInstance(bm.HistoryEvents, bm.Instances), "%.1f")
@@ -405,6 +406,15 @@ func contained(m *Result) string {
 		return fmt.Sprintf("%d/%d", m.Instances, m.Instances)
 	}
 	return fmt.Sprintf("%d problems", len(m.Problems))
+}
+
+// atOnce formats the most instance executions m's started execution ran at
+// once, or "-" for a design that contains every instance in one execution.
+func atOnce(m *Result) string {
+	if m.ExecutionsAtOnce == 0 {
+		return "-"
+	}
+	return fmt.Sprint(m.ExecutionsAtOnce)
 }
 
 // ratio formats a ÷ b, or "-" when b is zero.

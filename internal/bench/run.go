@@ -110,8 +110,11 @@ type Measurement struct {
 	// (0 when it started none): the 25,000-event quota is per execution.
 	RootHistoryEvents   int `json:"rootHistoryEvents"`
 	LargestChildHistory int `json:"largestChildHistory"`
-	// Executions is how many executions the measurement spans.
-	Executions int `json:"executions"`
+	// Executions is how many executions the measurement spans, and
+	// ExecutionsAtOnce the most of those the started execution ran at once
+	// (InstanceExecutionsAtOnce; 0 for a design with a single execution).
+	Executions       int `json:"executions"`
+	ExecutionsAtOnce int `json:"executionsAtOnce,omitempty"`
 	// Transitions are the states entered.
 	Transitions int `json:"transitions"`
 	// Calls are the AWS calls the engine made (the emulator's count), and
@@ -515,15 +518,17 @@ func measure(ctx context.Context, emu *emulator.Emulator, opts Options, d Design
 	if err != nil {
 		return nil, fmt.Errorf("bench: %s history: %w", d.Name, err)
 	}
-	rootScan := &Causal{}
+	rootScan, atOnce := &Causal{}, 0
 	if executions > 1 {
-		own, err := emu.History(ctx, ex.ARN)
+		history, err := emu.History(ctx, ex.ARN)
 		if err != nil {
 			return nil, fmt.Errorf("bench: %w", err)
 		}
-		if rootScan, err = Analyze(FromHistory(own)); err != nil {
+		own := FromHistory(history)
+		if rootScan, err = Analyze(own); err != nil {
 			return nil, fmt.Errorf("bench: %s history: %w", d.Name, err)
 		}
+		atOnce = InstanceExecutionsAtOnce(own)
 	}
 	isos := causal.Isolations(enis)
 	m := &Measurement{
@@ -547,6 +552,7 @@ func measure(ctx context.Context, emu *emulator.Emulator, opts Options, d Design
 		RootHistoryEvents:   root,
 		LargestChildHistory: largestChild,
 		Executions:          executions,
+		ExecutionsAtOnce:    atOnce,
 		Transitions:         CountTransitions(events),
 		Calls:               len(calls),
 		CallsByAction:       map[string]int{},
