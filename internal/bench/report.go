@@ -251,7 +251,7 @@ func (r *Report) writeComparison(bw *errWriter, x, b *Result) {
 	text("Execution status", x.Status, bm.Status)
 	text("Verified contained", contained(x), contained(bm))
 	row("State transitions per instance", perInstance(x.Transitions, x.Instances), perInstance(bm.Transitions, bm.Instances), "%.1f")
-	row("Executions (started + one per instance)", float64(x.Executions), float64(bm.Executions), "%.0f")
+	row("Executions (started + the instances' own)", float64(x.Executions), float64(bm.Executions), "%.0f")
 	text("Instance executions running at once (max)", atOnce(x), atOnce(bm))
 	row("History events, all executions", float64(x.HistoryEvents), float64(bm.HistoryEvents), "%.0f")
 	row("History events, largest execution", float64(largestExecution(x.Measurement)), float64(largestExecution(bm.Measurement)), "%.0f")

@@ -205,9 +205,10 @@ type SceneFacts struct {
 // execution on a spare instance in a spare VPC (the emulator's first use of
 // each API and state is several times slower than the next: see
 // Documentation/performance.md). Each fleet then gets new VPCs, so the
-// containment groups are always created in them. After each execution the
-// fleet's load balancers and target groups are deleted, so that the
-// account-wide scans of the next fleet see only its own, as the first did.
+// containment groups are always created in them. After each execution its
+// instances' load balancers and target groups are deleted, so that the
+// account-wide scans of the next execution see only its own, as the first
+// did (and, in a region past a page, its fillers).
 func Run(ctx context.Context, opts Options, designs []Design) ([]Measurement, error) {
 	if len(designs) == 0 || len(opts.Instances) == 0 || opts.Volumes < 1 || opts.VPCs < 1 {
 		return nil, errors.New("bench: need designs, fleet sizes, at least 1 volume and 1 VPC")
@@ -391,6 +392,11 @@ func runDesign(ctx context.Context, opts Options, designs []Design, j int, sizes
 		}
 		out = append(out, *m)
 		opts.progress("%s, %d instance(s): %s in %.1f s (%d events, %d calls)", d.Name, n, m.Status, m.ExecutionSeconds, m.HistoryEvents, m.Calls)
+		// Every measurement's account-wide scans see its own load
+		// balancers only (and a region past a page its fillers).
+		if err := removeLoadBalancing(ctx, b, fleet); err != nil {
+			return out, err
+		}
 		if opts.Existing && i == 0 && j == 0 {
 			probe := spec
 			probe.VPC = vpcs[0]
@@ -398,22 +404,21 @@ func runDesign(ctx context.Context, opts Options, designs []Design, j int, sizes
 			if err != nil {
 				return out, fmt.Errorf("bench: build instance in a prepared VPC: %w", err)
 			}
-			fleet = append(fleet, inst)
 			m, err := measure(ctx, emu, opts, d, arn, []*scene.Instance{inst}, "existing")
 			if err != nil {
 				return out, err
 			}
 			out = append(out, *m)
 			opts.progress("%s, 1 instance, groups existing: %s in %.1f s (%d events, %d calls)", d.Name, m.Status, m.ExecutionSeconds, m.HistoryEvents, m.Calls)
+			if err := removeLoadBalancing(ctx, b, []*scene.Instance{inst}); err != nil {
+				return out, err
+			}
 			if opts.PastAPage {
 				if m, err = measurePastAPage(ctx, emu, opts, d, arn, b, spec, vpcs[0]); err != nil {
 					return out, err
 				}
 				out = append(out, *m)
 			}
-		}
-		if err := removeLoadBalancing(ctx, b, fleet); err != nil {
-			return out, err
 		}
 	}
 	return out, nil
