@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/essential-ir/essential-ir/infra/stack"
 	"github.com/essential-ir/essential-ir/internal/bench"
@@ -26,7 +25,6 @@ import (
 // MaxConcurrency 2 the emulator runs two).
 func TestFleetIsContainedBeforeEvidenceIsAwaited(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	machine := machineWith(t, map[string]string{stack.ParamMaxConcurrency: "1"})
 	spec := scene.InstanceSpec{Name: "queue", Volumes: []scene.VolumeSpec{{SizeGiB: 8}, {SizeGiB: 4, Encrypted: true}}}
 	fleet := []*scene.Instance{build(t, spec), build(t, spec)}
@@ -35,10 +33,7 @@ func TestFleetIsContainedBeforeEvidenceIsAwaited(t *testing.T) {
 
 	// In the started execution, both containments end before the first
 	// evidence phase starts.
-	events, err := emu.History(ctx, ex.ARN)
-	if err != nil {
-		t.Fatal(err)
-	}
+	events := ownHistory(t, ex.ARN)
 	var lastContained, firstEvidence int64
 	for _, e := range events {
 		if d := e.StateExitedEventDetails; d != nil && aws.ToString(d.Name) == "Contain Instance" {
@@ -156,19 +151,10 @@ func snapshotWaits(t *testing.T, arn string) int {
 	if arn == "" {
 		t.Fatal("no execution")
 	}
-	events, err := emu.History(context.Background(), arn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	entered := statesEntered(t, arn)
 	waits := 0
-	for _, e := range events {
-		if e.Type != sfntypes.HistoryEventTypeWaitStateEntered {
-			continue
-		}
-		switch aws.ToString(e.StateEnteredEventDetails.Name) {
-		case "Wait For Unencrypted Snapshot", "Wait For Encrypted Snapshot", "Wait For Encrypted Copy", "Wait For Its Snapshots To Be Listed":
-			waits++
-		}
+	for _, wait := range []string{"Wait For Unencrypted Snapshot", "Wait For Encrypted Snapshot", "Wait For Encrypted Copy", "Wait For Its Snapshots To Be Listed"} {
+		waits += entered[wait]
 	}
 	return waits
 }

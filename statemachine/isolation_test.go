@@ -262,10 +262,7 @@ func TestCompletesExistingContainmentGroups(t *testing.T) {
 	if got := untrackGroup(t, inst.VPCID); got != untrack {
 		t.Errorf("all-traffic group of %s is %s, want the existing %s", inst.VPCID, got, untrack)
 	}
-	events, err := emu.History(ctx, ex.ARN)
-	if err != nil {
-		t.Fatal(err)
-	}
+	events := ownHistory(t, ex.ARN)
 	var added []string
 	for _, e := range events {
 		if d := e.TaskScheduledEventDetails; d != nil && strings.HasPrefix(aws.ToString(d.Resource), "authorizeSecurityGroup") {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/essential-ir/essential-ir/internal/deploy"
 	"github.com/essential-ir/essential-ir/internal/emulator"
@@ -239,14 +240,21 @@ func evidenceOutcome(t *testing.T, ex *emulator.Execution) EvidenceOutcome {
 	return ev
 }
 
-// failedOutcome reads a failed instance execution's outcome from its
-// history: the input of its "Instance Not Contained" state.
-func failedOutcome(t *testing.T, arn string) InstanceSummary {
+// ownHistory is an execution's own history, not its child executions'.
+func ownHistory(t *testing.T, arn string) []sfntypes.HistoryEvent {
 	t.Helper()
 	events, err := emu.History(context.Background(), arn)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return events
+}
+
+// failedOutcome reads a failed instance execution's outcome from its
+// history: the input of its "Instance Not Contained" state.
+func failedOutcome(t *testing.T, arn string) InstanceSummary {
+	t.Helper()
+	events := ownHistory(t, arn)
 	for _, e := range events {
 		if d := e.StateEnteredEventDetails; d != nil && aws.ToString(d.Name) == "Instance Not Contained" {
 			var sum InstanceSummary

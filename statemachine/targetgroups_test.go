@@ -86,10 +86,7 @@ type classicListing struct {
 // output of the state that made them, beside the input check.
 func fleetListings(t *testing.T, ex *emulator.Execution) (targetGroupListing, classicListing) {
 	t.Helper()
-	events, err := emu.History(context.Background(), ex.ARN)
-	if err != nil {
-		t.Fatal(err)
-	}
+	events := ownHistory(t, ex.ARN)
 	for _, e := range events {
 		if d := e.StateExitedEventDetails; d != nil && aws.ToString(d.Name) == "Find Instances And Target Groups" {
 			var out struct {
@@ -114,10 +111,7 @@ func fleetListings(t *testing.T, ex *emulator.Execution) (targetGroupListing, cl
 // histories.
 func loadBalancingCalls(t *testing.T, arn string) map[string]int {
 	t.Helper()
-	events, err := emu.History(context.Background(), arn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	events := ownHistory(t, arn)
 	calls := map[string]int{}
 	for _, e := range events {
 		if d := e.TaskScheduledEventDetails; d != nil && strings.HasPrefix(aws.ToString(d.ResourceType), "aws-sdk:elasticloadbalancing") {

@@ -289,10 +289,7 @@ func TestOneFailingInstanceDoesNotAbortTheOthers(t *testing.T) {
 // its "Tally Outcomes" state, which a failed execution also records.
 func tallied(t *testing.T, ex *emulator.Execution) Output {
 	t.Helper()
-	events, err := emu.History(context.Background(), ex.ARN)
-	if err != nil {
-		t.Fatal(err)
-	}
+	events := ownHistory(t, ex.ARN)
 	for _, e := range events {
 		if d := e.StateExitedEventDetails; d != nil && aws.ToString(d.Name) == "Tally Outcomes" {
 			var out Output
@@ -310,10 +307,7 @@ func tallied(t *testing.T, ex *emulator.Execution) Output {
 // history, not its children's).
 func statesEntered(t *testing.T, arn string) map[string]int {
 	t.Helper()
-	events, err := emu.History(context.Background(), arn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	events := ownHistory(t, arn)
 	entered := map[string]int{}
 	for _, e := range events {
 		if d := e.StateEnteredEventDetails; d != nil {
