@@ -25,7 +25,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	_ "embed"
+	"embed"
 	"errors"
 	"fmt"
 	"io"
@@ -45,8 +45,11 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 )
 
-//go:embed launcher.py
-var launcherPy []byte
+// The launcher and the modules beside it (each adds patches, engine guards or
+// control settings through the registries launcher.py defines).
+//
+//go:embed *.py
+var launcherFiles embed.FS
 
 const (
 	region    = "us-east-1"
@@ -107,11 +110,11 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("emulator: creating temp dir: %w", err)
 	}
-	script := filepath.Join(dir, "launcher.py")
-	if err := os.WriteFile(script, launcherPy, 0o600); err != nil {
+	if err := writeLauncher(dir); err != nil {
 		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("emulator: writing launcher: %w", err)
+		return nil, err
 	}
+	script := filepath.Join(dir, "launcher.py")
 	errPath := filepath.Join(dir, "stderr.log")
 	errFile, err := os.Create(errPath)
 	if err != nil {
@@ -452,3 +455,21 @@ func (e *Emulator) History(ctx context.Context, executionARN string) ([]sfntypes
 // Log returns the last few KiB of the emulator's standard error: moto's
 // tracebacks and the harness's own notes, for a failing test to print.
 func (e *Emulator) Log() string { return e.stderrTail() }
+
+// writeLauncher writes the embedded launcher and its modules into dir.
+func writeLauncher(dir string) error {
+	files, err := launcherFiles.ReadDir(".")
+	if err != nil {
+		return fmt.Errorf("emulator: listing the embedded launcher: %w", err)
+	}
+	for _, f := range files {
+		data, err := launcherFiles.ReadFile(f.Name())
+		if err != nil {
+			return fmt.Errorf("emulator: reading embedded %s: %w", f.Name(), err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f.Name()), data, 0o600); err != nil {
+			return fmt.Errorf("emulator: writing %s: %w", f.Name(), err)
+		}
+	}
+	return nil
+}

@@ -50,6 +50,20 @@ class _HarnessState:
 
 STATE = _HarnessState()
 
+# Extension points for the modules beside this file (every other *.py in the
+# launcher's directory is imported before the patches are applied; a module
+# reaches this one as `import launcher`).
+#
+# EXTRA_PATCHES: patch functions applied after PATCHES, in registration order.
+EXTRA_PATCHES = []
+# ENGINE_GUARDS: callables guard(environ, service, action, protocol) run on
+# every engine call after the fault rules; the first to return a response
+# (status_line, headers, body) answers the call instead of moto.
+ENGINE_GUARDS = []
+# CONFIG_SETTINGS: name -> (set(value), get()) pairs that extend
+# POST/GET /_emulator/config.
+CONFIG_SETTINGS = {}
+
 # Real sleeps never go below these, even with time_scale 0, so that an endless
 # Wait/Retry loop yields the GIL instead of spinning and flooding the history
 # (the requested delay is still recorded as asked).
@@ -1210,7 +1224,7 @@ PATCHES = [
 
 
 def apply_patches():
-    for patch in PATCHES:
+    for patch in PATCHES + EXTRA_PATCHES:
         try:
             patch()
         except Exception as exc:
@@ -1387,8 +1401,13 @@ class EngineMiddleware:
         with STATE.lock:
             STATE.calls.append(record)
         rule = _take_fault(service, action)
-        if rule is not None:
-            status_line, headers, body = fault_response(protocol, rule)
+        answer = fault_response(protocol, rule) if rule is not None else None
+        for guard in ENGINE_GUARDS:
+            if answer is not None:
+                break
+            answer = guard(environ, service, action, protocol)
+        if answer is not None:
+            status_line, headers, body = answer
             record["status"] = int(status_line.split(" ", 1)[0])
             start_response(status_line, headers)
             return [body]
@@ -1467,6 +1486,9 @@ class ControlMiddleware:
                     if n < 0:
                         raise ValueError("snapshot_pending_describes must be >= 0")
                     STATE.snapshot_pending_describes = n
+                for name, (setter, _) in CONFIG_SETTINGS.items():
+                    if payload.get(name) is not None:
+                        setter(payload[name])
                 return _json_response(start_response, self._config())
             if path == "/_emulator/config" and method == "GET":
                 return _json_response(start_response, self._config())
@@ -1474,15 +1496,32 @@ class ControlMiddleware:
 
     @staticmethod
     def _config():
-        return {
+        config = {
             "time_scale": STATE.time_scale,
             "snapshot_pending_describes": STATE.snapshot_pending_describes,
         }
+        for name, (_, getter) in CONFIG_SETTINGS.items():
+            config[name] = getter()
+        return config
 
 
 # --------------------------------------------------------------------------- #
 # Main.
 # --------------------------------------------------------------------------- #
+
+
+def import_extensions():
+    """Imports every other module beside this file, in name order; each
+    registers its patches, guards and settings in the registries above."""
+    import importlib
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.modules.setdefault("launcher", sys.modules[__name__])
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    for name in sorted(os.listdir(here)):
+        if name.endswith(".py") and name != os.path.basename(__file__):
+            importlib.import_module(name[:-3])
 
 
 def _exit_on_stdin_eof():
@@ -1531,6 +1570,7 @@ def main():
     STATE.engine_port = engine.server_port
     os.environ["MOTO_PORT"] = str(STATE.engine_port)
 
+    import_extensions()
     apply_patches()
 
     api = make_server("127.0.0.1", 0, ControlMiddleware(app), threaded=True)
