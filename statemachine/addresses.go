@@ -16,14 +16,13 @@ const OptionalElasticIPRelease = "DisassociateElasticIps"
 // may remain associated with the instance. By default the addresses stay,
 // so what was exposed stays visible to the investigation; the isolation
 // group already blocks all traffic to them.
-func (b *builder) recordPublicAddresses() sfn.IChainable {
+func (b *builder) recordPublicAddresses() branch {
 	failed := b.stepFailed("Public Addresses")
 	read := func(name, resultPath string) sfn.TaskStateBase {
 		return b.call(sdkCall{
 			name:      name,
 			service:   "ec2",
 			action:    "describeAddresses",
-			iamAction: "ec2:DescribeAddresses",
 			resources: []string{"*"},
 			params: map[string]interface{}{"Filters": []interface{}{
 				map[string]interface{}{"Name": "instance-id", "Values.$": "States.Array($.InstanceId)"},
@@ -49,7 +48,6 @@ func (b *builder) recordPublicAddresses() sfn.IChainable {
 		name:      "Disassociate Elastic IP",
 		service:   "ec2",
 		action:    "disassociateAddress",
-		iamAction: "ec2:DisassociateAddress",
 		resources: []string{arn("ec2", "elastic-ip/*"), arn("ec2", "network-interface/*"), arn("ec2", "instance/*")},
 		params:    map[string]interface{}{"AssociationId.$": "$.AssociationId"},
 		// Already disassociated: the read after the Map checks every one.
@@ -58,17 +56,27 @@ func (b *builder) recordPublicAddresses() sfn.IChainable {
 		onFailure:   b.stepFailed("Disassociate Elastic IP"),
 		optional:    OptionalElasticIPRelease,
 	}), nil)
-	release.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	release.AddCatch(failed, anyError())
 	confirm := read("Confirm Elastic IPs Disassociated", "$.ElasticIpCheck")
 	verified := b.choice("Are The Elastic IPs Disassociated?").
 		When(sfn.Condition_IsNotPresent(jsii.String("$.ElasticIpCheck.PublicIps[0]")),
 			b.pass("Elastic IPs Disassociated", map[string]interface{}{"Disassociated.$": "$.ElasticIps.PublicIps"}, "$.ElasticIpOutcome"), nil).
 		Otherwise(b.notVerified("Elastic IP Release Not Verified", "Containment.ElasticIpNotDisassociated",
 			"Elastic IPs {} are still associated", "States.JsonToString($.ElasticIpCheck.PublicIps)"))
-	return find.Next(b.choice("Disassociate Its Elastic IPs?").
+	fields := []string{"ElasticIps", "DisassociatedElasticIps"}
+	chain := find.Next(b.choice("Disassociate Its Elastic IPs?").
 		When(sfn.Condition_And(
 			sfn.Condition_StringEquals(jsii.String("$.Options.DisassociateElasticIps"), jsii.String("true")),
 			sfn.Condition_IsPresent(jsii.String("$.ElasticIps.AssociationIds[0]")),
 		), release.Next(confirm).Next(verified), nil).
 		Otherwise(b.pass("Elastic IPs Recorded", map[string]interface{}{"Disassociated": []interface{}{}}, "$.ElasticIpOutcome")))
+	return branch{
+		key: "ElasticIps", name: "Record Public Addresses",
+		chain: chain,
+		keep: map[string]interface{}{
+			"ElasticIps":              "$.ElasticIps.PublicIps",
+			"DisassociatedElasticIps": "$.ElasticIpOutcome.Disassociated",
+		},
+		summary: fields, output: fields,
+	}
 }

@@ -12,14 +12,13 @@ import (
 // whatever its termination protection, and deletes the volumes marked
 // DeleteOnTermination. Desired capacity is
 // kept, so the group launches a replacement and the service stays up.
-func (b *builder) detachFromAutoScaling() sfn.IChainable {
+func (b *builder) detachFromAutoScaling() branch {
 	failed := b.stepFailed("Detach From Auto Scaling Group")
 	readParams := map[string]interface{}{"InstanceIds.$": "States.Array($.InstanceId)"}
 	confirm := b.call(sdkCall{
 		name:           "Confirm Auto Scaling Detach",
 		service:        "autoscaling",
 		action:         "describeAutoScalingInstances",
-		iamAction:      "autoscaling:DescribeAutoScalingInstances",
 		resources:      []string{"*"},
 		params:         readParams,
 		resultSelector: map[string]interface{}{"LifecycleStates.$": "$.AutoScalingInstances[*].LifecycleState"},
@@ -27,10 +26,9 @@ func (b *builder) detachFromAutoScaling() sfn.IChainable {
 		onFailure:      failed,
 	})
 	detach := b.call(sdkCall{
-		name:      "Detach From Auto Scaling Group",
+		name:      "Leave The Auto Scaling Group",
 		service:   "autoscaling",
 		action:    "detachInstances",
-		iamAction: "autoscaling:DetachInstances",
 		resources: []string{arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/*")},
 		params: map[string]interface{}{
 			"AutoScalingGroupName.$":         "$.AutoScaling.Groups[0]",
@@ -50,21 +48,26 @@ func (b *builder) detachFromAutoScaling() sfn.IChainable {
 	inGroup := b.choice("Is It In An Auto Scaling Group?").
 		When(sfn.Condition_IsPresent(jsii.String("$.AutoScaling.Groups[0]")), detach.Next(confirm).Next(verified), nil).
 		Otherwise(b.succeed("Not In An Auto Scaling Group"))
-	return inGroup
+	return branch{
+		key: "AutoScaling", name: "Detach From Auto Scaling Group",
+		chain:   inGroup,
+		keep:    map[string]interface{}{"DetachedFromAutoScalingGroups": "$.AutoScaling.Groups"},
+		summary: []string{"DetachedFromAutoScalingGroups"},
+		output:  []string{"DetachedFromAutoScalingGroups"},
+	}
 }
 
 // findAutoScalingGroup reads which Auto Scaling group the instance is in,
 // at $.AutoScaling.Groups, before any change: a branch of Read The Instance.
-func (b *builder) findAutoScalingGroup() sfn.IChainable {
-	return b.call(sdkCall{
+func (b *builder) findAutoScalingGroup() branch {
+	return branch{key: "AutoScaling", name: "Find Auto Scaling Group", keep: map[string]interface{}{"AutoScaling": "$.AutoScaling"}, chain: b.call(sdkCall{
 		name:           "Find Auto Scaling Group",
 		service:        "autoscaling",
 		action:         "describeAutoScalingInstances",
-		iamAction:      "autoscaling:DescribeAutoScalingInstances",
 		resources:      []string{"*"},
 		params:         map[string]interface{}{"InstanceIds.$": "States.Array($.InstanceId)"},
 		resultSelector: map[string]interface{}{"Groups.$": "$.AutoScalingInstances[*].AutoScalingGroupName"},
 		resultPath:     "$.AutoScaling",
 		onFailure:      b.stepFailed("Find Auto Scaling Group"),
-	})
+	})}
 }

@@ -36,8 +36,7 @@ type Access struct {
 type sdkCall struct {
 	name           string // state name, as a responder reads it in the console
 	service        string // ASL service name, e.g. "ec2", "autoscaling", "elasticloadbalancingv2"
-	action         string // API action in camelCase, e.g. "createTags"
-	iamAction      string // IAM action, e.g. "ec2:CreateTags"
+	action         string // API action in camelCase, e.g. "createTags"; its IAM action is iamActionOf(service, action)
 	resources      []string
 	conditions     map[string]interface{}
 	params         map[string]interface{}
@@ -92,7 +91,7 @@ func (b *builder) call(c sdkCall) tasks.CallAwsService {
 		StateName:    jsii.String(c.name),
 		Service:      jsii.String(c.service),
 		Action:       jsii.String(c.action),
-		IamAction:    jsii.String(c.iamAction),
+		IamAction:    jsii.String(iamActionOf(c.service, c.action)),
 		IamResources: jsii.Strings(c.resources...),
 		Parameters:   &c.params,
 		ResultPath:   jsii.String(resultPath),
@@ -142,9 +141,36 @@ func (b *builder) call(c sdkCall) tasks.CallAwsService {
 			When(causeMentions("$.Failure.Cause", c.alreadyDone...), c.verify, nil).
 			Otherwise(c.onFailure)
 	}
-	task.AddCatch(failure, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
-	b.access = append(b.access, Access{Action: c.iamAction, Resources: c.resources, Conditions: c.conditions, Optional: c.optional})
+	task.AddCatch(failure, anyError())
+	b.access = append(b.access, Access{Action: iamActionOf(c.service, c.action), Resources: c.resources, Conditions: c.conditions, Optional: c.optional})
 	return task
+}
+
+// iamActionExceptions are the aws-sdk calls whose IAM action is not the
+// call's own name (Service Authorization Reference): S3 authorises
+// HeadObject as s3:GetObject.
+var iamActionExceptions = map[string]string{
+	"s3:headObject": "s3:GetObject",
+}
+
+// iamPrefixes are the IAM service prefixes that differ from the ASL
+// service name: both Elastic Load Balancing APIs use elasticloadbalancing.
+var iamPrefixes = map[string]string{
+	"elasticloadbalancingv2": "elasticloadbalancing",
+}
+
+// iamActionOf is the IAM action that authorises an aws-sdk call: the
+// service's IAM prefix and the action's API name, e.g. ec2 createTags is
+// ec2:CreateTags, unless iamActionExceptions says otherwise.
+func iamActionOf(service, action string) string {
+	if a, ok := iamActionExceptions[service+":"+action]; ok {
+		return a
+	}
+	prefix := service
+	if p, ok := iamPrefixes[service]; ok {
+		prefix = p
+	}
+	return prefix + ":" + strings.ToUpper(action[:1]) + action[1:]
 }
 
 // Errors with which AWS refuses a change that is already made: another

@@ -57,7 +57,6 @@ func (b *builder) listClassicLoadBalancersOnce() sfn.IChainable {
 		name:           "List Classic Load Balancers Once",
 		service:        "elasticloadbalancing",
 		action:         "describeLoadBalancers",
-		iamAction:      "elasticloadbalancing:DescribeLoadBalancers",
 		resources:      []string{"*"},
 		params:         map[string]interface{}{"PageSize": classicPageSize},
 		resultSelector: selector,
@@ -87,7 +86,7 @@ func (b *builder) listClassicLoadBalancersOnce() sfn.IChainable {
 // (listClassicLoadBalancersOnce, given in $.ClassicLoadBalancers), that
 // listing is the one page, read without a call. The names of the balancers
 // it was removed from are kept.
-func (b *builder) deregisterFromClassicLoadBalancers() sfn.IChainable {
+func (b *builder) deregisterFromClassicLoadBalancers() branch {
 	failed := b.stepFailed("Deregister From Classic Load Balancers")
 	selector := map[string]interface{}{
 		// Whether any balancer of the page lists the instance: a page that
@@ -103,7 +102,6 @@ func (b *builder) deregisterFromClassicLoadBalancers() sfn.IChainable {
 			name:           name,
 			service:        "elasticloadbalancing",
 			action:         "describeLoadBalancers",
-			iamAction:      "elasticloadbalancing:DescribeLoadBalancers",
 			resources:      []string{"*"},
 			params:         params,
 			resultSelector: selector,
@@ -130,7 +128,7 @@ func (b *builder) deregisterFromClassicLoadBalancers() sfn.IChainable {
 		"LoadBalancerName.$": "$.LoadBalancerName",
 		"Member.$":           "States.ArrayContains($.Members[*].InstanceId, $.InstanceId)",
 	}, ""), nil)
-	each.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	each.AddCatch(failed, anyError())
 	leave := sfn.NewMap(b.scope, jsii.String("Leave Each Classic Load Balancer"), &sfn.MapProps{
 		ItemsPath:      jsii.String("$.ClassicMembers.Names"),
 		MaxConcurrency: jsii.Number(targetGroupConcurrency),
@@ -142,7 +140,7 @@ func (b *builder) deregisterFromClassicLoadBalancers() sfn.IChainable {
 		ResultPath:     jsii.String("$.ClassicResults"),
 	})
 	leave.ItemProcessor(b.deregisterFromClassicLoadBalancer(), nil)
-	leave.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	leave.AddCatch(failed, anyError())
 	record := b.pass("Record Classic Load Balancer Page", map[string]interface{}{
 		"Pages.$": "States.Array($.ClassicScan.Pages, $.ClassicResults.Deregistered)",
 	}, "$.ClassicScan")
@@ -161,15 +159,16 @@ func (b *builder) deregisterFromClassicLoadBalancers() sfn.IChainable {
 		"Listed.$":  "States.ArrayContains($.ClassicLoadBalancers.Ids, $.InstanceId)",
 	}, "$.ClassicPage")
 	fleetPage.Next(listed)
-	return b.choice("Did The Fleet List The Classic Load Balancers?").
-		When(sfn.Condition_IsPresent(jsii.String("$.ClassicLoadBalancers.Names")), fleetPage, nil).
-		Otherwise(first)
+	field := []string{"DeregisteredFromClassicLoadBalancers"}
+	return branch{
+		key: "ClassicLoadBalancers", name: "Deregister From Classic Load Balancers",
+		chain: b.startScan("Start The Classic Load Balancer Scan", "$.ClassicScan").Next(b.choice("Did The Fleet List The Classic Load Balancers?").
+			When(sfn.Condition_IsPresent(jsii.String("$.ClassicLoadBalancers.Names")), fleetPage, nil).
+			Otherwise(first)),
+		keep:    map[string]interface{}{"DeregisteredFromClassicLoadBalancers": "$.ClassicScan.Pages..LoadBalancerName"},
+		summary: field, output: field,
+	}
 }
-
-// classicScanStart is where the classic load balancer scan keeps the
-// balancers it left, page by page; it starts empty in the instance's state
-// (Read The Instance), so the scan needs no state of its own to start.
-var classicScanStart = map[string]interface{}{"ClassicScan": map[string]interface{}{"Pages": []interface{}{}}}
 
 // deregisterFromClassicLoadBalancer takes the instance out of one classic
 // load balancer that lists it. Input {"InstanceId", "LoadBalancerName"};
@@ -184,7 +183,6 @@ func (b *builder) deregisterFromClassicLoadBalancer() sfn.IChainable {
 		name:           "Confirm Classic Deregistration",
 		service:        "elasticloadbalancing",
 		action:         "describeLoadBalancers",
-		iamAction:      "elasticloadbalancing:DescribeLoadBalancers",
 		resources:      []string{"*"},
 		params:         map[string]interface{}{"LoadBalancerNames.$": "States.Array($.LoadBalancerName)"},
 		resultSelector: map[string]interface{}{"Members.$": "$.LoadBalancerDescriptions[0].Instances"},
@@ -197,7 +195,6 @@ func (b *builder) deregisterFromClassicLoadBalancer() sfn.IChainable {
 		name:      "Deregister From Classic Load Balancer",
 		service:   "elasticloadbalancing",
 		action:    "deregisterInstancesFromLoadBalancer",
-		iamAction: "elasticloadbalancing:DeregisterInstancesFromLoadBalancer",
 		resources: []string{arn("elasticloadbalancing", "loadbalancer/*")},
 		params: map[string]interface{}{
 			"LoadBalancerName.$": "$.LoadBalancerName",

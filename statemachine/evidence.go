@@ -39,7 +39,6 @@ func (b *builder) preserveEvidence() sfn.IChainable {
 		name:      "Find Its Evidence Snapshots",
 		service:   "ec2",
 		action:    "describeSnapshots",
-		iamAction: "ec2:DescribeSnapshots",
 		resources: []string{"*"},
 		params: evidenceSnapshotsOf(
 			map[string]interface{}{"Name": "description", "Values.$": "States.Array(" + snapshotDescription + ")"},
@@ -70,7 +69,7 @@ func (b *builder) preserveEvidence() sfn.IChainable {
 		ResultPath: jsii.String("$.Snapshots"),
 	})
 	each.ItemProcessor(b.secureSnapshot(), nil)
-	each.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	each.AddCatch(failed, anyError())
 
 	// The secured snapshots are the output; each also carries the tags
 	// that name its incident, instance and volume (and, for a copy, the

@@ -104,7 +104,7 @@ func (b *builder) startInstanceExecution(p instancePhase) sfn.IChainable {
 		MaxDelay:       awscdk.Duration_Seconds(jsii.Number(16)),
 		JitterStrategy: sfn.JitterType_FULL,
 	})
-	start.AddCatch(b.instanceNotContained(p), &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	start.AddCatch(b.instanceNotContained(p), anyError())
 	// Both phases start the same state machine: their access merges into
 	// the same statements (PolicyStatements).
 	rule := managedRule()

@@ -130,7 +130,7 @@ func (b *builder) checkEveryID(next sfn.IChainable) sfn.IChainable {
 	each.AddCatch(sfn.NewFail(b.scope, jsii.String("An ID Is Not An Instance ID"), &sfn.FailProps{
 		ErrorPath: jsii.String("$.Failure.Error"),
 		CausePath: jsii.String("$.Failure.Cause"),
-	}), &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	}), anyError())
 	return each.Next(next)
 }
 
@@ -165,7 +165,6 @@ func (b *builder) findInstances(next sfn.IChainable) sfn.IChainable {
 		name:      "Find Instances",
 		service:   "ec2",
 		action:    "describeInstances",
-		iamAction: "ec2:DescribeInstances",
 		resources: []string{"*"},
 		params:    map[string]interface{}{"InstanceIds.$": "$.InstanceIds"},
 		resultSelector: map[string]interface{}{
@@ -191,7 +190,7 @@ func (b *builder) findInstances(next sfn.IChainable) sfn.IChainable {
 		ResultPath: jsii.String("$.Lookup"),
 	})
 	batches.ItemProcessor(describe, nil)
-	batches.AddCatch(why, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	batches.AddCatch(why, anyError())
 	find := batches
 	gone := sfn.NewFail(b.scope, jsii.String("Instances Already Terminated"), &sfn.FailProps{
 		Error:     jsii.String("InstanceTerminated"),

@@ -77,7 +77,7 @@ func (b *builder) prepareGroups() sfn.IChainable {
 		"Status":  "FAILED",
 		"Error.$": "$.Failure.Error",
 		"Cause.$": "$.Failure.Cause",
-	}, ""), &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	}, ""), anyError())
 	return both.Branch(b.prepareIsolationGroup(), b.prepareUntrackGroup())
 }
 
@@ -142,7 +142,6 @@ func (b *builder) prepareVPCGroup(g vpcGroup) vpcGroupStates {
 		name:           "Find " + g.label,
 		service:        "ec2",
 		action:         "describeSecurityGroups",
-		iamAction:      "ec2:DescribeSecurityGroups",
 		resources:      []string{"*"},
 		params:         map[string]interface{}{"Filters": groupFilters(g.name, "$.VpcId")},
 		resultSelector: g.selector,
@@ -157,7 +156,6 @@ func (b *builder) prepareVPCGroup(g vpcGroup) vpcGroupStates {
 		name:      "Create " + g.label,
 		service:   "ec2",
 		action:    "createSecurityGroup",
-		iamAction: "ec2:CreateSecurityGroup",
 		resources: []string{arn("ec2", "security-group/*"), arn("ec2", "vpc/*")},
 		params: map[string]interface{}{
 			"GroupName":         g.name,
@@ -209,7 +207,6 @@ func (b *builder) prepareIsolationGroup() sfn.IChainable {
 			name:        "Remove Isolation Group " + direction + " Rules",
 			service:     "ec2",
 			action:      "revokeSecurityGroup" + direction,
-			iamAction:   "ec2:RevokeSecurityGroup" + direction,
 			resources:   []string{arn("ec2", "security-group/*")},
 			conditions:  purposeCondition(IsolationPurpose),
 			params:      map[string]interface{}{"GroupId.$": "$.Group.GroupIds[0]", "IpPermissions.$": "$.Group." + direction},
@@ -333,7 +330,6 @@ func (b *builder) allowAllTraffic(name, direction string, families []string, ver
 		name:       name,
 		service:    "ec2",
 		action:     "authorizeSecurityGroup" + direction,
-		iamAction:  "ec2:AuthorizeSecurityGroup" + direction,
 		resources:  []string{arn("ec2", "security-group/*")},
 		conditions: purposeCondition(UntrackPurpose),
 		params: map[string]interface{}{
@@ -368,7 +364,7 @@ func (b *builder) allowAllOnNewGroup(failed sfn.IChainable) sfn.IChainable {
 	}
 	rules.Branch(add("Allow All Ingress On The New Group", "Ingress", "IPv4", "IPv6"),
 		add("Allow All IPv6 Egress On The New Group", "Egress", "IPv6"))
-	rules.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	rules.AddCatch(failed, anyError())
 	return rules
 }
 
@@ -381,16 +377,16 @@ const (
 )
 
 // containmentGroupsPath is where the instance's state keeps the read of its
-// VPC's containment groups (findContainmentGroups, a branch of Secure
+// VPC's containment groups (findContainmentGroups, a branch of Read The
 // Instance).
-const containmentGroupsPath = "$.Secured.ContainmentGroups"
+const containmentGroupsPath = "$.ContainmentGroups"
 
 // findContainmentGroups reads the instance's VPC's isolation and all-traffic
-// groups, prepared before the instance's execution started. It runs beside
-// the safety steps, so isolation can start as soon as they are done.
-// Output, at $.ContainmentGroups: the isolation group's ID and rules and
-// the all-traffic group's ID.
-func (b *builder) findContainmentGroups() sfn.IChainable {
+// groups, prepared before the instance's execution started: part of Read The
+// Instance, right after the instance (which names its VPC), so isolation
+// starts as soon as both are read. Output, at $.ContainmentGroups: the
+// isolation group's ID and rules and the all-traffic group's ID.
+func (b *builder) findContainmentGroups() sfn.TaskStateBase {
 	failed := b.stepFailed("Find VPC Containment Groups")
 	groupOf := func(name, field string) string {
 		return "$.SecurityGroups[?(@.GroupName == '" + name + "')]." + field
@@ -399,7 +395,6 @@ func (b *builder) findContainmentGroups() sfn.IChainable {
 		name:      "Find VPC Containment Groups",
 		service:   "ec2",
 		action:    "describeSecurityGroups",
-		iamAction: "ec2:DescribeSecurityGroups",
 		resources: []string{"*"},
 		params: map[string]interface{}{"Filters": []interface{}{
 			map[string]interface{}{"Name": "vpc-id", "Values.$": "States.Array($.Instance.VpcId)"},
@@ -411,7 +406,7 @@ func (b *builder) findContainmentGroups() sfn.IChainable {
 			"Egress.$":          groupOf(IsolationGroupName, "IpPermissionsEgress[*]"),
 			"UntrackGroupIds.$": groupOf(UntrackGroupName, "GroupId"),
 		},
-		resultPath: "$.ContainmentGroups",
+		resultPath: containmentGroupsPath,
 		onFailure:  failed,
 	})
 }
@@ -423,7 +418,6 @@ func (b *builder) moveENI(name, groupPath string, onFailure sfn.IChainable) sfn.
 		name:      name,
 		service:   "ec2",
 		action:    "modifyNetworkInterfaceAttribute",
-		iamAction: "ec2:ModifyNetworkInterfaceAttribute",
 		resources: []string{arn("ec2", "network-interface/*"), arn("ec2", "security-group/*")},
 		params: map[string]interface{}{
 			"NetworkInterfaceId.$": "$.NetworkInterfaceId",
@@ -446,7 +440,7 @@ const networkIsolationStep = "Isolate Network"
 // alone, which has no rules, and untracked flows stop at once. A last read
 // confirms every ENI attached to the instance carries exactly the isolation
 // group. Each ENI's previous groups are kept.
-func (b *builder) isolateNetwork() sfn.IChainable {
+func (b *builder) isolateNetwork() branch {
 	failed := b.stepFailed(networkIsolationStep)
 	const groups = containmentGroupsPath
 	isolationGroup, untrackGroup := groups+".GroupIds[0]", groups+".UntrackGroupIds[0]"
@@ -458,7 +452,6 @@ func (b *builder) isolateNetwork() sfn.IChainable {
 			name:      name,
 			service:   "ec2",
 			action:    "describeNetworkInterfaces",
-			iamAction: "ec2:DescribeNetworkInterfaces",
 			resources: []string{"*"},
 			params: map[string]interface{}{"Filters": []interface{}{
 				map[string]interface{}{"Name": "attachment.instance-id", "Values.$": "States.Array($.InstanceId)"},
@@ -509,7 +502,7 @@ func (b *builder) isolateNetwork() sfn.IChainable {
 			sfn.Condition_StringEqualsJsonPath(jsii.String("$.PreviousGroups[0]"), jsii.String("$.IsolationGroupId")),
 		), b.pass("ENI Already Isolated", eniOutcome(false), ""), nil).
 		Otherwise(move("Untrack ENI Connections", "$.UntrackGroupId").Next(b.pass("ENI Untracked", eniOutcome(true), ""))), nil)
-	untrackAll.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	untrackAll.AddCatch(failed, anyError())
 
 	// onlyContainmentGroups: every ENI carries one group, the all-traffic
 	// group or the isolation group (an ENI already isolated, or moved on by
@@ -547,7 +540,7 @@ func (b *builder) isolateNetwork() sfn.IChainable {
 		ResultPath: sfn.JsonPath_DISCARD(),
 	})
 	isolateAll.ItemProcessor(move("Isolate ENI", "$.IsolationGroupId"), nil)
-	isolateAll.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	isolateAll.AddCatch(failed, anyError())
 
 	untracked := readENIs("Confirm ENIs On All-Traffic Group", "$.UntrackCheck")
 	untracked.Next(b.choice("Is Every ENI On The All-Traffic Group?").
@@ -597,7 +590,7 @@ func (b *builder) isolateNetwork() sfn.IChainable {
 		OutputPath: jsii.String("$[0]"),
 	})
 	moves.Branch(untrackAll.Next(untracked))
-	moves.AddCatch(b.isolateAnyway(isolationGroup, untrackGroup), &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	moves.AddCatch(b.isolateAnyway(isolationGroup, untrackGroup), anyError())
 	ready := b.choice("Are The VPC Containment Groups Ready?").
 		When(sfn.Condition_And(
 			sfn.Condition_IsPresent(jsii.String(untrackGroup)),
@@ -608,7 +601,16 @@ func (b *builder) isolateNetwork() sfn.IChainable {
 		Otherwise(b.notVerified("Containment Groups Not Ready", "Containment.IsolationGroupNotReady",
 			"the isolation group {} of VPC {} is missing or has rules, or its all-traffic group {} is missing",
 			"States.JsonToString("+groups+".GroupIds)", "$.Instance.VpcId", "States.JsonToString("+groups+".UntrackGroupIds)"))
-	return ready
+	return branch{
+		key: "Network", name: networkIsolationStep,
+		chain: ready,
+		keep: map[string]interface{}{
+			"IsolationGroupId":  isolationGroup,
+			"NetworkInterfaces": "$.Interfaces.All",
+		},
+		summary: []string{"IsolationGroupId", "NetworkInterfaces"},
+		output:  []string{"IsolationGroupId", "NetworkInterfaces"},
+	}
 }
 
 // isolateAnyway is where network isolation goes when it fails after it may

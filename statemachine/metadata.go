@@ -1,48 +1,29 @@
 package statemachine
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/aws/jsii-runtime-go"
 
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 )
 
-// readInstance reads everything the containment needs to know before the
-// first change, in parallel: the instance's metadata (collectMetadata), the
-// three attributes the safety steps change, and its Auto Scaling group. These
-// are reads only, so a failure here leaves the instance as it was. Output:
-// the input fields, $.Instance, each attribute's Before value and
-// $.AutoScaling.
-func (b *builder) readInstance(onFailure, next sfn.IChainable) sfn.IChainable {
-	state := map[string]interface{}{
-		"Instance.$":    "$[0].Instance",
-		"AutoScaling.$": "$[1].AutoScaling",
-	}
-	// Every field of a containment's input (containPhase), the fleet's
-	// listings of the load balancers among them.
-	for _, f := range containPhase.inputFields() {
-		state[f+".$"] = "$[0]." + f
-	}
-	for _, start := range []map[string]interface{}{targetGroupScanStart, classicScanStart} {
-		for k, v := range start {
-			state[k] = v
-		}
-	}
-	for i, p := range protections() {
-		field := strings.TrimPrefix(p.statePath, "$.")
-		state[field] = map[string]interface{}{"Before.$": fmt.Sprintf("$[%d].%s.Before", i+2, field)}
-	}
-	read := sfn.NewParallel(b.scope, jsii.String("Read The Instance"), &sfn.ParallelProps{
-		ResultSelector: &state,
-		ResultPath:     jsii.String("$"),
-	})
-	read.Branch(b.collectMetadata(), b.findAutoScalingGroup())
+// readBranches are the reads of Read The Instance: everything the
+// containment needs to know before the first change. Each keeps its result
+// at the top of the instance's state.
+func (b *builder) readBranches() []branch {
+	branches := []branch{b.collectMetadata(), b.findAutoScalingGroup()}
 	for _, p := range protections() {
-		read.Branch(b.readBefore(p))
+		branches = append(branches, b.readBefore(p))
 	}
-	read.AddCatch(onFailure, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	return branches
+}
+
+// readInstance reads everything the containment needs to know before the
+// first change, in parallel (the reads of readBranches). These are reads
+// only, so a failure here leaves the instance as it was. Output: the input
+// fields and every read's kept fields.
+func (b *builder) readInstance(reads []branch, onFailure, next sfn.IChainable) sfn.IChainable {
+	read := b.readPhase("Read The Instance", containPhase.inputFields(), reads)
+	read.AddCatch(onFailure, anyError())
 	return read.Next(next)
 }
 
@@ -50,13 +31,13 @@ func (b *builder) readInstance(onFailure, next sfn.IChainable) sfn.IChainable {
 // responder needs (kept compact in the state and the output), the plan for
 // the other steps (its ENIs, volumes and VPC), and the whole item for the
 // pre-incident record, at $.Instance.
-func (b *builder) collectMetadata() sfn.IChainable {
+func (b *builder) collectMetadata() branch {
 	item := "$.Reservations[0].Instances[0]"
+	instances := "$.Reservations[0].Instances"
 	read := b.call(sdkCall{
 		name:      "Collect Instance Metadata",
 		service:   "ec2",
 		action:    "describeInstances",
-		iamAction: "ec2:DescribeInstances",
 		resources: []string{"*"},
 		params:    map[string]interface{}{"InstanceIds.$": "States.Array($.InstanceId)"},
 		resultSelector: map[string]interface{}{
@@ -72,6 +53,10 @@ func (b *builder) collectMetadata() sfn.IChainable {
 			"NetworkInterfaces.$":   item + ".NetworkInterfaces",
 			"BlockDeviceMappings.$": item + ".BlockDeviceMappings",
 			"VolumeCount.$":         "States.ArrayLength(" + item + ".BlockDeviceMappings)",
+			// The kinds of instance some protections do not apply to
+			// (protection.go): the instance's ID if it is one, else empty.
+			spotInstance.field + ".$":      instances + "[?(@.InstanceLifecycle == 'spot')].InstanceId",
+			instanceStoreRoot.field + ".$": instances + "[?(@.RootDeviceType == 'instance-store')].InstanceId",
 			// The whole item is the pre-incident record's instance.json.
 			"Item.$":       item,
 			"CapturedAt.$": "$$.State.EnteredTime",
@@ -81,7 +66,19 @@ func (b *builder) collectMetadata() sfn.IChainable {
 		resultPath: "$.Instance",
 		onFailure:  b.stepFailed("Collect Instance Metadata"),
 	})
-	return read
+	metadata := map[string]interface{}{}
+	for _, f := range []string{"State", "InstanceType", "ImageId", "LaunchTime", "AvailabilityZone", "VpcId", "SubnetId", "PrivateIpAddress", "PublicIpAddresses"} {
+		metadata[f+".$"] = "$.Instance." + f
+	}
+	// The VPC's containment groups are found once the instance's VPC is
+	// known.
+	groups := b.findContainmentGroups()
+	return branch{
+		key: "Instance", name: "Collect Instance Metadata",
+		chain:   read.Next(groups),
+		keep:    map[string]interface{}{"Instance": "$.Instance", "Metadata": metadata, "ContainmentGroups": containmentGroupsPath},
+		summary: []string{"Metadata"},
+	}
 }
 
 // checkInstance sends an instance whose VPC's containment groups could not

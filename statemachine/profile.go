@@ -15,14 +15,13 @@ import (
 // issued to it, and reads the associations back: none may remain associated
 // or associating. The profile ARN and the deny policy are kept for the
 // summary.
-func (b *builder) detachInstanceProfile() sfn.IChainable {
+func (b *builder) detachInstanceProfile() branch {
 	failed := b.stepFailed("Detach Instance Profile")
 	read := func(name, resultPath string, selector map[string]interface{}) sfn.TaskStateBase {
 		return b.call(sdkCall{
 			name:      name,
 			service:   "ec2",
 			action:    "describeIamInstanceProfileAssociations",
-			iamAction: "ec2:DescribeIamInstanceProfileAssociations",
 			resources: []string{"*"},
 			params: map[string]interface{}{"Filters": []interface{}{
 				map[string]interface{}{"Name": "instance-id", "Values.$": "States.Array($.InstanceId)"},
@@ -41,10 +40,9 @@ func (b *builder) detachInstanceProfile() sfn.IChainable {
 		"Associating.$": "$.IamInstanceProfileAssociations[?(@.State == 'associating')].AssociationId",
 	})
 	detach := b.call(sdkCall{
-		name:        "Detach Instance Profile",
+		name:        "Disassociate Instance Profile",
 		service:     "ec2",
 		action:      "disassociateIamInstanceProfile",
-		iamAction:   "ec2:DisassociateIamInstanceProfile",
 		resources:   []string{arn("ec2", "instance/*")},
 		params:      map[string]interface{}{"AssociationId.$": "$.Profile.AssociationIds[0]"},
 		alreadyDone: associationGone,
@@ -62,7 +60,16 @@ func (b *builder) detachInstanceProfile() sfn.IChainable {
 	has := b.choice("Does It Have An Instance Profile?").
 		When(sfn.Condition_IsPresent(jsii.String("$.Profile.AssociationIds[0]")), revoke, nil).
 		Otherwise(b.succeed("No Instance Profile"))
-	return find.Next(has)
+	fields := []string{"DetachedInstanceProfiles", "CredentialDenyPolicy"}
+	return branch{
+		key: "Profile", name: "Detach Instance Profile",
+		chain: find.Next(has),
+		keep: map[string]interface{}{
+			"DetachedInstanceProfiles": "$.Profile.Arns",
+			"CredentialDenyPolicy":     "$..Revocation.Policy",
+		},
+		summary: fields, output: fields,
+	}
 }
 
 // OptionalCredentialRevocation keys the IAM access of the credential
@@ -89,7 +96,6 @@ func (b *builder) revokeCredentials(next sfn.IChainable) sfn.IChainable {
 		name:           "Find Instance Profile Role",
 		service:        "iam",
 		action:         "getInstanceProfile",
-		iamAction:      "iam:GetInstanceProfile",
 		resources:      []string{iamArn("instance-profile/*")},
 		params:         map[string]interface{}{"InstanceProfileName.$": profileName},
 		resultSelector: map[string]interface{}{"RoleNames.$": "$.InstanceProfile.Roles[*].RoleName"},
@@ -119,7 +125,6 @@ func (b *builder) revokeCredentials(next sfn.IChainable) sfn.IChainable {
 		name:      "Deny Credentials Issued To The Instance",
 		service:   "iam",
 		action:    "putRolePolicy",
-		iamAction: "iam:PutRolePolicy",
 		resources: []string{iamArn("role/*")},
 		params: map[string]interface{}{
 			"RoleName.$":       "$.Revocation.Policy.RoleName",
@@ -133,7 +138,6 @@ func (b *builder) revokeCredentials(next sfn.IChainable) sfn.IChainable {
 		name:           "Confirm Deny Policy",
 		service:        "iam",
 		action:         "getRolePolicy",
-		iamAction:      "iam:GetRolePolicy",
 		resources:      []string{iamArn("role/*")},
 		params:         map[string]interface{}{"RoleName.$": "$.Revocation.Policy.RoleName", "PolicyName.$": "$.Revocation.Policy.PolicyName"},
 		resultSelector: map[string]interface{}{"PolicyName.$": "$.PolicyName", "RoleName.$": "$.RoleName"},

@@ -36,41 +36,52 @@ var recordObjects = []struct{ name, file, body string }{
 // change, its user data and its console output, each as a JSON object, and
 // a manifest with the SHA-256 of each (computed by S3 from the bytes it
 // stored, ChecksumAlgorithm SHA256). Writes are conditional (If-None-Match),
-// so nothing is ever overwritten; if the manifest already exists (a re-run,
-// or this execution's own record before a failure) the record is left as it
-// is. prefix starts every state's name: "" for the record beside isolation,
-// "Before Failing: " for the one a failing phase makes sure of. The console screenshot is taken last, once
+// so nothing is ever overwritten; if the manifest already exists (a re-run)
+// the record is left as it is. The console screenshot is taken last, once
 // the instance is contained (captureScreenshot): its image is the one result
 // whose size AWS does not bound.
 //
-// It runs beside isolation, so it never delays it, and never fails that
-// phase: an error is recorded in $.RecordFailure and fails the instance
-// once containment and snapshots are done.
-func (b *builder) recordPreIncidentState(prefix string) sfn.IChainable {
-	n := func(name string) string { return prefix + name }
-	// The branch's last state outputs only its outcome, so the Parallel's
-	// output does not carry the record's bulk (console output, user data).
-	failed := b.pass(n("Record Failed"), map[string]interface{}{"RecordFailure": map[string]interface{}{
+// It is a step of the containment phase, beside isolation: it never delays
+// isolation, and its failure (after whatever could be stored is stored)
+// fails the instance once every other step has run.
+func (b *builder) recordPreIncidentState() branch {
+	const step = "Record Pre-Incident State"
+	// Every outcome below ends here: a failure is raised so the phase
+	// records it; a stored record is kept for the summary.
+	outcome := b.choice("Was The Record Stored Whole?").
+		When(sfn.Condition_IsPresent(jsii.String("$.RecordFailure")), sfn.NewFail(b.scope, jsii.String(step+" Failed"), &sfn.FailProps{
+			ErrorPath: jsii.String("$.RecordFailure.Error"),
+			CausePath: jsii.String("$.RecordFailure.Cause"),
+		}), nil).
+		Otherwise(b.succeed("Record Stored"))
+	failed := b.pass("Record Failed", map[string]interface{}{"RecordFailure": map[string]interface{}{
 		"Error.$": "$.Failure.Error",
-		"Cause.$": "States.Format('Record Pre-Incident State failed for instance {}: {}', $.InstanceId, $.Failure.Cause)",
+		"Cause.$": "States.Format('" + step + " failed for instance {}: {}', $.InstanceId, $.Failure.Cause)",
 	}}, "")
+	failed.Next(outcome)
 	key := func(file string) string {
 		return "States.Format('{}/{}/" + file + "', $.IncidentId, $.InstanceId)"
 	}
 	// S3 encrypts each object with the evidence key (SSE-KMS, bucket key).
 	b.access = append(b.access, Access{Action: "kms:GenerateDataKey", Resources: []string{b.settings.EvidenceKeyArn}})
-	kept := b.pass(n("Record Already Written"), map[string]interface{}{"RecordResult": map[string]interface{}{
+	// Without s3:ListBucket, S3 answers a request for a missing object with
+	// 403 AccessDenied instead of 404 NoSuchKey (Amazon S3 API Reference,
+	// HeadObject, "Permissions"), and the look for an existing record
+	// below could not tell "not written yet" from "refused".
+	b.access = append(b.access, Access{Action: "s3:ListBucket", Resources: []string{b.bucketARN()}})
+	kept := b.pass("Record Already Written", map[string]interface{}{"RecordResult": map[string]interface{}{
 		"Bucket":        b.settings.EvidenceBucket,
 		"ManifestKey.$": key(RecordManifestObject),
 		"Written":       false,
 	}}, "")
+	kept.Next(outcome)
 
 	// A read that fails is recorded in its object instead ({"NotCaptured":
 	// true, "Error", "Cause"}), so the rest of the record, the
 	// DescribeInstances item first, is still stored; the instance then fails
 	// with a cause naming what is missing.
 	notRead := func(name, into string) sfn.Pass {
-		return b.pass(n(name+" Not Read"), map[string]interface{}{
+		return b.pass(name+" Not Read", map[string]interface{}{
 			"NotCaptured": true,
 			"Error.$":     "$.Failure.Error",
 			"Cause.$":     "$.Failure.Cause",
@@ -79,20 +90,18 @@ func (b *builder) recordPreIncidentState(prefix string) sfn.IChainable {
 	userDataNotRead := notRead("User Data", "$.Record.UserData")
 	consoleNotRead := notRead("Console Output", "$.Record.Console")
 	userData := b.call(sdkCall{
-		name:       n("Read User Data"),
+		name:       "Read User Data",
 		service:    "ec2",
 		action:     "describeInstanceAttribute",
-		iamAction:  "ec2:DescribeInstanceAttribute",
 		resources:  []string{"*"},
 		params:     map[string]interface{}{"InstanceId.$": "$.InstanceId", "Attribute": "userData"},
 		resultPath: "$.Record.UserData",
 		onFailure:  userDataNotRead,
 	})
 	console := b.call(sdkCall{
-		name:       n("Read Console Output"),
+		name:       "Read Console Output",
 		service:    "ec2",
 		action:     "getConsoleOutput",
-		iamAction:  "ec2:GetConsoleOutput",
 		resources:  []string{arn("ec2", "instance/*")},
 		params:     map[string]interface{}{"InstanceId.$": "$.InstanceId"},
 		resultPath: "$.Record.Console",
@@ -101,17 +110,17 @@ func (b *builder) recordPreIncidentState(prefix string) sfn.IChainable {
 	userDataNotRead.Next(console)
 
 	// Each object is written in parallel; its S3-computed SHA-256 is kept.
-	write := sfn.NewParallel(b.scope, jsii.String(n("Write Record Objects")), &sfn.ParallelProps{
+	write := sfn.NewParallel(b.scope, jsii.String("Write Record Objects"), &sfn.ParallelProps{
 		ResultPath: jsii.String("$.RecordObjects"),
 	})
 	for _, o := range recordObjects {
-		write.Branch(b.writeEvidence(n("Write "+o.name+" Record"), key(o.file), o.body, map[string]interface{}{
+		write.Branch(b.writeEvidence("Write "+o.name+" Record", key(o.file), o.body, map[string]interface{}{
 			"Object":      o.file,
 			"Sha256.$":    "$.ChecksumSHA256",
 			"VersionId.$": "$.VersionId",
-		}, "$", b.recordWriteFailed(prefix, o.name)).put)
+		}, "$", b.recordWriteFailed(o.name), "").put)
 	}
-	manifest := b.writeEvidence(n("Write Record Manifest"), key(RecordManifestObject), map[string]interface{}{
+	manifest := b.writeEvidence("Write Record Manifest", key(RecordManifestObject), map[string]interface{}{
 		"IncidentId.$":      "$.IncidentId",
 		"InstanceId.$":      "$.InstanceId",
 		"ExecutionId.$":     "$$.Execution.Id",
@@ -122,83 +131,87 @@ func (b *builder) recordPreIncidentState(prefix string) sfn.IChainable {
 	}, map[string]interface{}{
 		"Sha256.$":    "$.ChecksumSHA256",
 		"VersionId.$": "$.VersionId",
-	}, "$.RecordManifest", failed)
-	written := b.pass(n("Record Written"), map[string]interface{}{
+	}, "$.RecordManifest", failed, "")
+	written := b.pass("Record Written", map[string]interface{}{
 		"Bucket":           b.settings.EvidenceBucket,
 		"ManifestKey.$":    key(RecordManifestObject),
 		"ManifestSha256.$": "$.RecordManifest.Sha256",
 		"Objects.$":        "$.RecordObjects",
 		"Written":          true,
 	}, "$.RecordResult")
-	write.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	write.AddCatch(failed, anyError())
 
 	reads := userData.Next(console)
 	// A present manifest means the record was written by an earlier run.
 	exists := b.call(sdkCall{
-		name:           n("Is The Record Already Written?"),
+		name:           "Is The Record Already Written?",
 		service:        "s3",
 		action:         "headObject",
-		iamAction:      "s3:GetObject",
 		resources:      []string{b.bucketObjects()},
 		params:         map[string]interface{}{"Bucket": b.settings.EvidenceBucket, "Key.$": key(RecordManifestObject)},
 		resultSelector: map[string]interface{}{"ETag.$": "$.ETag"},
 		resultPath:     "$.RecordExisting",
 		// No manifest yet (S3 answers HeadObject with 404, which the SDK
-		// raises as NoSuchKey): read and write the record. Any other error
-		// fails the record; the writes' If-None-Match never overwrites.
+		// raises as NoSuchKey, given s3:ListBucket): read and write the
+		// record. Any other error fails the record; the writes'
+		// If-None-Match never overwrites.
 		catches:   []catchTo{{errors: []string{"S3.NoSuchKeyException"}, next: reads, resultPath: "$.RecordExisting"}},
 		onFailure: failed,
 	})
 	console.Next(write)
 	consoleNotRead.Next(write)
 	write.Next(manifest.put)
-	incomplete := b.pass(n("Record Stored Incomplete"), map[string]interface{}{
-		"RecordResult.$": "$.RecordResult",
+	incomplete := b.pass("Record Stored Incomplete", map[string]interface{}{
 		"RecordFailure": map[string]interface{}{
 			"Error": "Containment.RecordIncomplete",
-			"Cause.$": "States.Format('Record Pre-Incident State failed for instance {}: the record was stored, but without what could not be read (user data or console output): {}', " +
+			"Cause.$": "States.Format('" + step + " failed for instance {}: the record was stored, but without what could not be read (user data or console output): {}', " +
 				"$.InstanceId, States.JsonToString($.Record..Cause))",
 		},
-	}, "")
+	}, "$.RecordOutcome")
+	incomplete.Next(b.pass("Keep The Incomplete Record's Failure", map[string]interface{}{
+		"RecordFailure.$": "$.RecordOutcome.RecordFailure",
+	}, "")).Next(outcome)
 	manifest.then(written)
-	written.Next(b.choice(n("Was Every Part Read?")).
+	written.Next(b.choice("Was Every Part Read?").
 		When(sfn.Condition_Or(
 			sfn.Condition_IsPresent(jsii.String("$.Record.UserData.NotCaptured")),
 			sfn.Condition_IsPresent(jsii.String("$.Record.Console.NotCaptured")),
 		), incomplete, nil).
-		Otherwise(b.pass(n("Record Complete"), map[string]interface{}{"RecordResult.$": "$.RecordResult"}, "")))
+		Otherwise(outcome))
 	// The record's keys start with the incident ID. An instance's first
 	// containment uses a new one (the execution's name), so its first
 	// attempt finds nothing there and need not look: only a re-run (an
-	// instance already under investigation keeps its first incident ID) or
-	// the attempt before failing, after this execution's own, may find the
-	// record written.
-	hasData := sfn.Condition_IsPresent(jsii.String("$.Instance.Item"))
-	record := b.choice(n("Record The Pre-Incident State?"))
-	if prefix == "" {
-		record.When(sfn.Condition_And(hasData, sfn.Condition_IsPresent(jsii.String("$.Instance.IncidentIds[0]"))), exists.Next(kept), nil).
-			When(hasData, reads, nil)
-	} else {
-		record.When(hasData, exists.Next(kept), nil)
+	// instance already under investigation keeps its first incident ID)
+	// may find the record written.
+	record := b.choice("Record The Pre-Incident State?").
+		When(sfn.Condition_IsPresent(jsii.String("$.Instance.IncidentIds[0]")), exists.Next(kept), nil).
+		Otherwise(reads)
+	return branch{
+		key: "Record", name: step,
+		chain:   record,
+		keep:    map[string]interface{}{"Record": "$..RecordResult"},
+		summary: []string{"Record"},
+		output:  []string{"Record"},
 	}
-	return record.
-		Otherwise(b.pass(n("No Record Data"), map[string]interface{}{"RecordFailure": map[string]interface{}{
-			"Error": "Containment.NoRecord", "Cause": "no pre-incident data was read",
-		}}, ""))
 }
 
 // recordWriteFailed is the Fail state of one record object's write: the
 // Parallel's catch turns it into $.RecordFailure.
-func (b *builder) recordWriteFailed(prefix, name string) sfn.Fail {
-	return sfn.NewFail(b.scope, jsii.String(prefix+"Write "+name+" Record Failed"), &sfn.FailProps{
+func (b *builder) recordWriteFailed(name string) sfn.Fail {
+	return sfn.NewFail(b.scope, jsii.String("Write "+name+" Record Failed"), &sfn.FailProps{
 		ErrorPath: jsii.String("$.Failure.Error"),
 		CausePath: jsii.String("States.Format('writing the {} object of the pre-incident record failed for instance {}: {}', '" + name + "', $.InstanceId, $.Failure.Cause)"),
 	})
 }
 
+// bucketARN is the ARN of the evidence bucket.
+func (b *builder) bucketARN() string {
+	return "arn:" + *awscdk.Aws_PARTITION() + ":s3:::" + b.settings.EvidenceBucket
+}
+
 // bucketObjects is the ARN pattern of every object in the evidence bucket.
 func (b *builder) bucketObjects() string {
-	return "arn:" + *awscdk.Aws_PARTITION() + ":s3:::" + b.settings.EvidenceBucket + "/*"
+	return b.bucketARN() + "/*"
 }
 
 // evidenceWrite is the write of one evidence object: put writes it; stored
@@ -227,7 +240,10 @@ var objectExists = []string{"PreconditionFailed", "pre-conditions you specified 
 // concurrent execution), it is kept and its stored SHA-256 is read back
 // (HeadObject, ChecksumMode ENABLED), so a half-written record is completed
 // without rewriting what is already stored.
-func (b *builder) writeEvidence(name, keyFormat string, body interface{}, resultSelector map[string]interface{}, resultPath string, onFailure sfn.IChainable) evidenceWrite {
+//
+// bestEffort, if not empty, says why a failure of the write is recorded
+// rather than a failure of the instance (sdkCall.bestEffort).
+func (b *builder) writeEvidence(name, keyFormat string, body interface{}, resultSelector map[string]interface{}, resultPath string, onFailure sfn.IChainable, bestEffort string) evidenceWrite {
 	params := map[string]interface{}{
 		"Bucket":            b.settings.EvidenceBucket,
 		"Key.$":             keyFormat,
@@ -244,7 +260,6 @@ func (b *builder) writeEvidence(name, keyFormat string, body interface{}, result
 		name:      strings.Replace(name, "Write ", "Already Stored: ", 1),
 		service:   "s3",
 		action:    "headObject",
-		iamAction: "s3:GetObject",
 		resources: []string{b.bucketObjects()},
 		params: map[string]interface{}{
 			"Bucket":       b.settings.EvidenceBucket,
@@ -254,12 +269,12 @@ func (b *builder) writeEvidence(name, keyFormat string, body interface{}, result
 		resultSelector: resultSelector,
 		resultPath:     resultPath,
 		onFailure:      onFailure,
+		bestEffort:     bestEffort,
 	})
 	put := b.call(sdkCall{
 		name:           name,
 		service:        "s3",
 		action:         "putObject",
-		iamAction:      "s3:PutObject",
 		resources:      []string{b.bucketObjects()},
 		params:         params,
 		resultSelector: resultSelector,
@@ -267,6 +282,7 @@ func (b *builder) writeEvidence(name, keyFormat string, body interface{}, result
 		alreadyDone:    objectExists,
 		verify:         stored,
 		onFailure:      onFailure,
+		bestEffort:     bestEffort,
 	})
 	return evidenceWrite{put: put, stored: stored}
 }

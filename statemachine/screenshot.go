@@ -32,7 +32,6 @@ func (b *builder) captureScreenshot(next sfn.IChainable) sfn.IChainable {
 		name:           "Capture Console Screenshot",
 		service:        "ec2",
 		action:         "getConsoleScreenshot",
-		iamAction:      "ec2:GetConsoleScreenshot",
 		resources:      []string{arn("ec2", "instance/*")},
 		params:         map[string]interface{}{"InstanceId.$": "$.InstanceId"},
 		resultSelector: map[string]interface{}{"ImageData.$": "$.ImageData"},
@@ -57,7 +56,7 @@ func (b *builder) captureScreenshot(next sfn.IChainable) sfn.IChainable {
 		"Object":      ScreenshotObject,
 		"Sha256.$":    "$.ChecksumSHA256",
 		"VersionId.$": "$.VersionId",
-	}, "$.Screenshot", notWritten)
+	}, "$.Screenshot", notWritten, "")
 	capture.Next(write.put)
 	notCaptured.Next(write.put)
 	write.then(next)

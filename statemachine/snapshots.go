@@ -34,13 +34,12 @@ func snapshotArn() string {
 // instance's containment ends there, so the fleet's next instance is
 // contained without waiting for this one's snapshots. The evidence phase
 // (preserveEvidence) later secures each.
-func (b *builder) startSnapshots() sfn.IChainable {
+func (b *builder) startSnapshots() branch {
 	failed := b.stepFailed("Snapshot Volumes")
 	create := b.call(sdkCall{
 		name:      "Snapshot Every Volume",
 		service:   "ec2",
 		action:    "createSnapshots",
-		iamAction: "ec2:CreateSnapshots",
 		resources: []string{arn("ec2", "instance/*"), arn("ec2", "volume/*"), snapshotArn()},
 		params: map[string]interface{}{
 			"InstanceSpecification": map[string]interface{}{"InstanceId.$": "$.InstanceId", "ExcludeBootVolume": false},
@@ -78,7 +77,6 @@ func (b *builder) startSnapshots() sfn.IChainable {
 		name:      "Find Existing Evidence Snapshots",
 		service:   "ec2",
 		action:    "describeSnapshots",
-		iamAction: "ec2:DescribeSnapshots",
 		resources: []string{"*"},
 		params: evidenceSnapshotsOf(
 			map[string]interface{}{"Name": "encrypted", "Values": []interface{}{"true"}},
@@ -100,10 +98,20 @@ func (b *builder) startSnapshots() sfn.IChainable {
 	// Only an instance already under investigation can have evidence for
 	// its incident: any other's incident ID is this execution's name, new.
 	hasVolumes := sfn.Condition_IsPresent(jsii.String("$.Instance.BlockDeviceMappings[0]"))
-	return b.choice("Does It Have Volumes To Snapshot?").
-		When(sfn.Condition_And(hasVolumes, sfn.Condition_IsPresent(jsii.String("$.Instance.IncidentIds[0]"))), existing.Next(decide), nil).
-		When(hasVolumes, create, nil).
-		Otherwise(b.pass("No Volumes To Snapshot", map[string]interface{}{"Taken": []interface{}{}}, "$.Snapshots"))
+	fields := []string{"SnapshotsStarted", "AlreadyPreservedSnapshots"}
+	return branch{
+		key: "Snapshots", name: "Snapshot Volumes",
+		chain: b.choice("Does It Have Volumes To Snapshot?").
+			When(sfn.Condition_And(hasVolumes, sfn.Condition_IsPresent(jsii.String("$.Instance.IncidentIds[0]"))), existing.Next(decide), nil).
+			When(hasVolumes, create, nil).
+			Otherwise(b.pass("No Volumes To Snapshot", map[string]interface{}{"Taken": []interface{}{}}, "$.Snapshots")),
+		keep: map[string]interface{}{
+			"SnapshotsStarted":          "$.Snapshots.Taken",
+			"AlreadyPreservedSnapshots": "$..ExistingEvidence.SnapshotIds[*]",
+		},
+		summary: fields,
+		counts:  map[string]string{"SnapshotCount": "SnapshotsStarted", "AlreadyPreservedSnapshotCount": "AlreadyPreservedSnapshots"},
+	}
 }
 
 // snapshotDescription describes every snapshot CreateSnapshots takes for an
@@ -147,7 +155,6 @@ func (b *builder) secureSnapshot() sfn.IChainable {
 		name:      "Tag Snapshot With Volume",
 		service:   "ec2",
 		action:    "createTags",
-		iamAction: "ec2:CreateTags",
 		resources: []string{snapshotArn()},
 		params: map[string]interface{}{
 			"Resources.$": "States.Array($.SnapshotId)",
@@ -171,7 +178,6 @@ func (b *builder) secureSnapshot() sfn.IChainable {
 		name:      "Delete Unencrypted Snapshot",
 		service:   "ec2",
 		action:    "deleteSnapshot",
-		iamAction: "ec2:DeleteSnapshot",
 		resources: []string{snapshotArn()},
 		// Only snapshots this workflow tagged with an incident ID can be
 		// deleted (the investigation tag key is a deploy-time parameter, and
@@ -184,7 +190,6 @@ func (b *builder) secureSnapshot() sfn.IChainable {
 		name:      "Confirm Unencrypted Snapshot Deleted",
 		service:   "ec2",
 		action:    "describeSnapshots",
-		iamAction: "ec2:DescribeSnapshots",
 		resources: []string{"*"},
 		params: map[string]interface{}{"Filters": []interface{}{
 			map[string]interface{}{"Name": "snapshot-id", "Values.$": "States.Array($.SnapshotId)"},
@@ -202,7 +207,6 @@ func (b *builder) secureSnapshot() sfn.IChainable {
 		name:      "Copy Snapshot With Encryption",
 		service:   "ec2",
 		action:    "copySnapshot",
-		iamAction: "ec2:CopySnapshot",
 		resources: []string{snapshotArn()},
 		params: map[string]interface{}{
 			"SourceSnapshotId.$": "$.SnapshotId",
@@ -246,7 +250,6 @@ func (b *builder) waitForSnapshot(what, idPath string, failed sfn.IChainable, ne
 		name:      "Read " + what,
 		service:   "ec2",
 		action:    "describeSnapshots",
-		iamAction: "ec2:DescribeSnapshots",
 		resources: []string{"*"},
 		params:    map[string]interface{}{"SnapshotIds.$": "States.Array(" + idPath + ")"},
 		resultSelector: map[string]interface{}{

@@ -11,14 +11,13 @@ import (
 const IncidentIDTagKey = "SecurityIncidentId"
 
 // tagInstance tags the instance as under investigation and with the incident
-// ID, then reads the tag back.
-func (b *builder) tagInstance() sfn.IChainable {
+// ID, then reads the tag back. The summary keeps the tags it put.
+func (b *builder) tagInstance() branch {
 	failed := b.stepFailed("Tag Instance")
 	tag := b.call(sdkCall{
 		name:      "Tag Instance Under Investigation",
 		service:   "ec2",
 		action:    "createTags",
-		iamAction: "ec2:CreateTags",
 		resources: []string{arn("ec2", "instance/*")},
 		params: map[string]interface{}{
 			"Resources.$": "States.Array($.InstanceId)",
@@ -33,7 +32,6 @@ func (b *builder) tagInstance() sfn.IChainable {
 		name:      "Read Investigation Tag",
 		service:   "ec2",
 		action:    "describeTags",
-		iamAction: "ec2:DescribeTags",
 		resources: []string{"*"},
 		params: map[string]interface{}{
 			"Filters": []interface{}{
@@ -52,5 +50,13 @@ func (b *builder) tagInstance() sfn.IChainable {
 		), b.succeed("Instance Tagged"), nil).
 		Otherwise(b.notVerified("Tag Not Verified", "Containment.TagNotVerified",
 			"the investigation tag was written but reading it back did not show it"))
-	return tag.Next(read).Next(check)
+	return branch{
+		key: "Tag", name: "Tag Instance",
+		chain: tag.Next(read).Next(check),
+		keep: map[string]interface{}{"Tags": []interface{}{
+			map[string]interface{}{"Key": b.settings.TagKey, "Value": b.settings.TagValue},
+			map[string]interface{}{"Key": IncidentIDTagKey, "Value.$": "$.IncidentId"},
+		}},
+		summary: []string{"Tags"},
+	}
 }

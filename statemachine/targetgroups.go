@@ -67,7 +67,6 @@ func (b *builder) listTargetGroupsOnce() sfn.IChainable {
 		name:           "List Target Groups Once",
 		service:        "elasticloadbalancingv2",
 		action:         "describeTargetGroups",
-		iamAction:      "elasticloadbalancing:DescribeTargetGroups",
 		resources:      []string{"*"},
 		params:         map[string]interface{}{"PageSize": targetGroupPageSize},
 		resultSelector: targetGroupPageSelector,
@@ -106,7 +105,7 @@ func (b *builder) listTargetGroupsOnce() sfn.IChainable {
 			CausePath: jsii.String("$.Failure.Cause"),
 		}),
 	}), nil)
-	each.AddCatch(notListed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	each.AddCatch(notListed, anyError())
 	return list.Next(b.choice("Do The Target Groups Fit One Page?").
 		When(sfn.Condition_IsPresent(jsii.String("$.NextMarkers[0]")), tooMany, nil).
 		Otherwise(each))
@@ -142,7 +141,7 @@ func memberOfInput(idsPath string) string {
 // task, 7 history events per group, the part that grows with the region).
 // Either way, the groups that list it are then left one by one and
 // verified.
-func (b *builder) deregisterFromTargetGroups() sfn.IChainable {
+func (b *builder) deregisterFromTargetGroups() branch {
 	failed := b.stepFailed("Deregister From Target Groups")
 	list := func(name string, params map[string]interface{}) sfn.TaskStateBase {
 		params["PageSize"] = targetGroupPageSize
@@ -150,7 +149,6 @@ func (b *builder) deregisterFromTargetGroups() sfn.IChainable {
 			name:           name,
 			service:        "elasticloadbalancingv2",
 			action:         "describeTargetGroups",
-			iamAction:      "elasticloadbalancing:DescribeTargetGroups",
 			resources:      []string{"*"},
 			params:         params,
 			resultSelector: targetGroupPageSelector,
@@ -176,7 +174,7 @@ func (b *builder) deregisterFromTargetGroups() sfn.IChainable {
 			ResultPath:     jsii.String("$.MemberGroups"),
 		})
 		m.ItemProcessor(b.readTargetGroupMembers(read, gone), nil)
-		m.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+		m.AddCatch(failed, anyError())
 		return m
 	}
 	each := checkEach("Check Each Target Group", "$.TargetGroupPage.Arns", "Read Target Group Members", "Target Group Gone")
@@ -195,7 +193,7 @@ func (b *builder) deregisterFromTargetGroups() sfn.IChainable {
 		ResultPath:     jsii.String("$.MemberGroups"),
 	})
 	listed.ItemProcessor(sfn.NewPass(b.scope, jsii.String("Listed Target Group Checked"), nil), nil)
-	listed.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	listed.AddCatch(failed, anyError())
 
 	// The crowded groups are read once the listed ones are left; taking
 	// them out of $.TargetGroups.Crowded ends the loop.
@@ -214,7 +212,7 @@ func (b *builder) deregisterFromTargetGroups() sfn.IChainable {
 		ResultPath:     jsii.String("$.TargetGroupResults"),
 	})
 	leave.ItemProcessor(b.deregisterFromTargetGroup(), nil)
-	leave.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	leave.AddCatch(failed, anyError())
 
 	// JSONPath has no array concatenation: pages are nested with
 	// States.Array and flattened at the end with a recursive descent.
@@ -229,15 +227,21 @@ func (b *builder) deregisterFromTargetGroups() sfn.IChainable {
 	listed.Next(leave)
 	takeCrowded.Next(crowded).Next(leave)
 	first.Next(each).Next(leave).Next(record).Next(more)
-	return b.choice("Did The Fleet List The Target Groups?").
-		When(sfn.Condition_IsPresent(jsii.String("$.TargetGroups.Listed")), listed, nil).
-		Otherwise(first)
+	field := []string{"DeregisteredFromTargetGroups"}
+	return branch{
+		key: "TargetGroups", name: "Deregister From Target Groups",
+		chain: b.startScan("Start The Target Group Scan", "$.TargetGroupScan").Next(b.choice("Did The Fleet List The Target Groups?").
+			When(sfn.Condition_IsPresent(jsii.String("$.TargetGroups.Listed")), listed, nil).
+			Otherwise(first)),
+		keep:    map[string]interface{}{"DeregisteredFromTargetGroups": "$.TargetGroupScan.Pages..TargetGroupArn"},
+		summary: field, output: field,
+	}
 }
 
 // readTargetHealth is a DescribeTargetHealth call on the target group at
 // $.TargetGroupArn; c gives its name, result and failure handling.
 func (b *builder) readTargetHealth(c sdkCall) tasks.CallAwsService {
-	c.service, c.action, c.iamAction = "elasticloadbalancingv2", "describeTargetHealth", "elasticloadbalancing:DescribeTargetHealth"
+	c.service, c.action = "elasticloadbalancingv2", "describeTargetHealth"
 	c.resources = []string{"*"}
 	c.params = map[string]interface{}{"TargetGroupArn.$": "$.TargetGroupArn"}
 	return b.call(c)
@@ -260,10 +264,14 @@ func (b *builder) readTargetGroupMembers(name, gone string) sfn.IChainable {
 	})
 }
 
-// targetGroupScanStart is where the target group scan keeps the groups it
-// left, page by page; it starts empty in the instance's state (Read The
-// Instance), so the scan needs no state of its own to start.
-var targetGroupScanStart = map[string]interface{}{"TargetGroupScan": map[string]interface{}{"Pages": []interface{}{}}}
+// startScan is the first state of a load balancer step: the scan keeps the
+// balancers it left, page by page, at path, from an empty list.
+func (b *builder) startScan(name, path string) sfn.Pass {
+	return sfn.NewPass(b.scope, jsii.String(name), &sfn.PassProps{
+		Result:     sfn.Result_FromObject(&map[string]interface{}{"Pages": []interface{}{}}),
+		ResultPath: jsii.String(path),
+	})
+}
 
 // deregisterFromTargetGroup takes the instance out of one target group that
 // lists it. Input: {"InstanceId", "TargetGroupArn"}; output:
@@ -287,7 +295,6 @@ func (b *builder) deregisterFromTargetGroup() sfn.IChainable {
 		name:      "Deregister From Target Group",
 		service:   "elasticloadbalancingv2",
 		action:    "deregisterTargets",
-		iamAction: "elasticloadbalancing:DeregisterTargets",
 		resources: []string{arn("elasticloadbalancing", "targetgroup/*/*")},
 		params: map[string]interface{}{
 			"TargetGroupArn.$": "$.TargetGroupArn",

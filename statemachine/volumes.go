@@ -10,7 +10,7 @@ import (
 // volumes outlive the instance if it is terminated anyway. One
 // ModifyInstanceAttribute call carries every device; a follow-up
 // DescribeInstances shows no device still marked for deletion.
-func (b *builder) keepVolumes() sfn.IChainable {
+func (b *builder) keepVolumes() branch {
 	failed := b.stepFailed("Keep Volumes On Termination")
 	list := sfn.NewMap(b.scope, jsii.String("List Volumes To Keep"), &sfn.MapProps{
 		ItemsPath: jsii.String("$.Instance.BlockDeviceMappings"),
@@ -21,12 +21,11 @@ func (b *builder) keepVolumes() sfn.IChainable {
 		ResultPath: jsii.String("$.KeepVolumes"),
 	})
 	list.ItemProcessor(sfn.NewPass(b.scope, jsii.String("Keep Volume"), nil), nil)
-	list.AddCatch(failed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	list.AddCatch(failed, anyError())
 	modify := b.call(sdkCall{
-		name:      "Keep Volumes On Termination",
+		name:      "Turn Off DeleteOnTermination",
 		service:   "ec2",
 		action:    "modifyInstanceAttribute",
-		iamAction: "ec2:ModifyInstanceAttribute",
 		resources: []string{arn("ec2", "instance/*")},
 		params:    map[string]interface{}{"InstanceId.$": "$.InstanceId", "BlockDeviceMappings.$": "$.KeepVolumes"},
 		onFailure: failed,
@@ -37,7 +36,6 @@ func (b *builder) keepVolumes() sfn.IChainable {
 		name:      "Confirm Volumes Kept",
 		service:   "ec2",
 		action:    "describeInstances",
-		iamAction: "ec2:DescribeInstances",
 		resources: []string{"*"},
 		params:    map[string]interface{}{"InstanceIds.$": "States.Array($.InstanceId)"},
 		resultSelector: map[string]interface{}{
@@ -50,7 +48,11 @@ func (b *builder) keepVolumes() sfn.IChainable {
 		When(sfn.Condition_IsNotPresent(jsii.String("$.VolumeCheck.StillDeleted[0]")), b.succeed("Volumes Kept On Termination"), nil).
 		Otherwise(b.notVerified("Volumes Kept Not Verified", "Containment.DeleteOnTerminationNotVerified",
 			"DeleteOnTermination is still true on device(s) {}", "States.JsonToString($.VolumeCheck.StillDeleted)"))
-	return b.choice("Does It Have EBS Volumes?").
-		When(sfn.Condition_IsPresent(jsii.String("$.Instance.BlockDeviceMappings[0]")), list.Next(modify).Next(confirm).Next(check), nil).
-		Otherwise(b.succeed("No EBS Volumes To Keep"))
+	return branch{
+		key: "Volumes", name: "Keep Volumes On Termination",
+		chain: b.choice("Does It Have EBS Volumes?").
+			When(sfn.Condition_IsPresent(jsii.String("$.Instance.BlockDeviceMappings[0]")), list.Next(modify).Next(confirm).Next(check), nil).
+			Otherwise(b.succeed("No EBS Volumes To Keep")),
+		keep: map[string]interface{}{},
+	}
 }

@@ -124,7 +124,7 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 		CausePath: jsii.String("States.Format('Nothing was changed: preparing the containment groups of the VPCs failed, so none of the instances {} was contained: {}', " +
 			"States.JsonToString($.InstanceIds), $.Failure.Cause)"),
 	})
-	prepare.AddCatch(prepareFailed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	prepare.AddCatch(prepareFailed, anyError())
 
 	// instanceItem is a Map item for one instance: fields, and what
 	// every phase of an instance needs.
@@ -158,7 +158,7 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 		ErrorPath: jsii.String("$.Failure.Error"),
 		CausePath: jsii.String("$.Failure.Cause"),
 	})
-	each.AddCatch(mapFailed, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	each.AddCatch(mapFailed, anyError())
 
 	// Only once every instance is contained is evidence preserved: an
 	// instance's containment ends when its snapshots are started, so the
@@ -192,7 +192,7 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 	preserve.AddCatch(sfn.NewFail(b.scope, jsii.String("Evidence Preservation Interrupted"), &sfn.FailProps{
 		ErrorPath: jsii.String("$.Failure.Error"),
 		CausePath: jsii.String("States.Format('Every instance was contained as listed in Contain Each Instance, but preserving their evidence was interrupted: {}', $.Failure.Cause)"),
-	}), &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	}), anyError())
 
 	tally := b.pass("Tally Outcomes", map[string]interface{}{
 		"IncidentId.$":        "$.IncidentId",
@@ -258,7 +258,7 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 	lookUp.AddCatch(sfn.NewFail(b.scope, jsii.String("Stopped Before Any Change"), &sfn.FailProps{
 		ErrorPath: jsii.String("$.Failure.Error"),
 		CausePath: jsii.String("$.Failure.Cause"),
-	}), &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
+	}), anyError())
 	definition := b.validateInput(lookUp.Next(each).Next(contained).Next(preserve).Next(tally).Next(outcome))
 	return &Workflow{
 		Definition: definition,
@@ -269,209 +269,4 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 			OptionalElasticIPRelease:     b.PolicyStatements(OptionalElasticIPRelease),
 		},
 	}
-}
-
-// containInstance is the instance state machine: the work done for one
-// instance, in one of two phases. Input: {"InstanceId", "Region",
-// "IncidentId", "Options", "Phase"}. Phase Contain (or none) contains the
-// instance and starts its snapshots; its output is the instance's summary,
-// with Outcome CONTAINED, or it fails. Phase PreserveEvidence secures the
-// snapshots (preserveEvidence).
-func (b *builder) containInstance() sfn.IChainable {
-	recordFailure := b.pass("Record Instance Failure", map[string]interface{}{
-		"InstanceId.$": "$.InstanceId",
-		"Outcome":      "FAILED",
-		"Error.$":      "$.Failure.Error",
-		"Cause.$":      "$.Failure.Cause",
-		"Record.$":     "$.FailureRecord..RecordResult",
-	}, "")
-	// A failing phase aborts the others, the record branch among them: the
-	// instance may already be changed, so its pre-incident record is
-	// written now (or found already written) before the failure is kept.
-	recordFirst := sfn.NewParallel(b.scope, jsii.String("Keep The Record Before Failing"), &sfn.ParallelProps{
-		ResultPath: jsii.String("$.FailureRecord"),
-	})
-	recordFirst.Branch(b.recordPreIncidentState("Before Failing: "))
-	recordFirst.AddCatch(recordFailure, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.FailureRecordError")})
-	recordFirst.Next(recordFailure)
-	catch := func(s interface {
-		AddCatch(sfn.IChainable, *sfn.CatchProps) sfn.Parallel
-	}) {
-		s.AddCatch(recordFirst, &sfn.CatchProps{Errors: &[]*string{sfn.Errors_ALL()}, ResultPath: jsii.String("$.Failure")})
-	}
-
-	// The cause of a failed read already names the step and the instance.
-	readFailed := b.pass("Instance Not Read", map[string]interface{}{
-		"InstanceId.$": "$.InstanceId",
-		"Outcome":      "FAILED",
-		"Error.$":      "$.Failure.Error",
-		"Cause.$":      "States.Format('{} (nothing was changed on the instance)', $.Failure.Cause)",
-	}, "")
-
-	secure := sfn.NewParallel(b.scope, jsii.String("Secure Instance"), &sfn.ParallelProps{
-		ResultSelector: &map[string]interface{}{
-			"AutoScalingGroups.$": "$[1].AutoScaling.Groups",
-			"TerminationProtection": map[string]interface{}{
-				"Before.$": "$[2].TerminationProtection.Before.Value",
-				"After.$":  "$[2].TerminationProtection.After.Value",
-			},
-			"StopProtection": map[string]interface{}{
-				"Before.$": "$[3].StopProtection.Before.Value",
-				"After.$":  "$[3].StopProtection.After.Value",
-			},
-			"ShutdownBehaviour": map[string]interface{}{
-				"Before.$": "$[4].ShutdownBehaviour.Before.Value",
-				"After.$":  "$[4].ShutdownBehaviour.After.Value",
-			},
-			"ContainmentGroups.$": "$[6].ContainmentGroups",
-		},
-		ResultPath: jsii.String("$.Secured"),
-	})
-	secure.Branch(b.tagInstance(), b.detachFromAutoScaling())
-	for _, p := range protections() {
-		secure.Branch(b.protect(p))
-	}
-	secure.Branch(b.keepVolumes(), b.findContainmentGroups())
-	catch(secure)
-
-	// Network isolation runs beside nothing that can fail it: a failing
-	// branch of a Parallel stops its other branches, and stopped between
-	// untracking and isolation, the ENIs would be left on the all-traffic
-	// group, open to all traffic. So only the record (whose failure is kept
-	// as data) runs beside it, and the other access is cut after it.
-	isolate := sfn.NewParallel(b.scope, jsii.String("Isolate Instance"), &sfn.ParallelProps{
-		ResultSelector: &map[string]interface{}{
-			"IsolationGroupId.$":  "$[0].Secured.ContainmentGroups.GroupIds[0]",
-			"NetworkInterfaces.$": "$[0].Interfaces.All",
-			"Record.$":            "$[1]..RecordResult",
-			"RecordFailure.$":     "$[1]..RecordFailure",
-		},
-		ResultPath: jsii.String("$.Isolated"),
-	})
-	isolate.Branch(b.isolateNetwork(), b.recordPreIncidentState(""))
-	catch(isolate)
-
-	cutAccess := sfn.NewParallel(b.scope, jsii.String("Cut Other Access"), &sfn.ParallelProps{
-		ResultSelector: &map[string]interface{}{
-			"IsolationGroupId.$":        "$[0].Isolated.IsolationGroupId",
-			"NetworkInterfaces.$":       "$[0].Isolated.NetworkInterfaces",
-			"Record.$":                  "$[0].Isolated.Record",
-			"RecordFailure.$":           "$[0].Isolated.RecordFailure",
-			"InstanceProfileArns.$":     "$[0].Profile.Arns",
-			"DenyPolicies.$":            "$[0]..Revocation.Policy",
-			"TargetGroupArns.$":         "$[1].TargetGroupScan.Pages..TargetGroupArn",
-			"ClassicLoadBalancers.$":    "$[2].ClassicScan.Pages..LoadBalancerName",
-			"ElasticIps.$":              "$[3].ElasticIps.PublicIps",
-			"ElasticIpsDisassociated.$": "$[3].ElasticIpOutcome.Disassociated",
-		},
-		ResultPath: jsii.String("$.Isolated"),
-	})
-	cutAccess.Branch(b.detachInstanceProfile(), b.deregisterFromTargetGroups(),
-		b.deregisterFromClassicLoadBalancers(), b.recordPublicAddresses())
-	catch(cutAccess)
-
-	// The snapshots are started, not waited for: the evidence phase
-	// secures them once the whole fleet is contained.
-	evidence := sfn.NewParallel(b.scope, jsii.String("Start Snapshots"), &sfn.ParallelProps{
-		ResultSelector: &map[string]interface{}{
-			"SnapshotsStarted.$":  "$[0].Snapshots.Taken",
-			"ExistingSnapshots.$": "$[0]..ExistingEvidence.SnapshotIds[*]",
-		},
-		ResultPath: jsii.String("$.Evidence"),
-	})
-	evidence.Branch(b.startSnapshots())
-	catch(evidence)
-
-	summary := b.pass("Summarize Instance", map[string]interface{}{
-		"InstanceId.$": "$.InstanceId",
-		"Outcome":      "CONTAINED",
-		"Metadata": map[string]interface{}{
-			"State.$":             "$.Instance.State",
-			"InstanceType.$":      "$.Instance.InstanceType",
-			"ImageId.$":           "$.Instance.ImageId",
-			"LaunchTime.$":        "$.Instance.LaunchTime",
-			"AvailabilityZone.$":  "$.Instance.AvailabilityZone",
-			"VpcId.$":             "$.Instance.VpcId",
-			"SubnetId.$":          "$.Instance.SubnetId",
-			"PrivateIpAddress.$":  "$.Instance.PrivateIpAddress",
-			"PublicIpAddresses.$": "$.Instance.PublicIpAddresses",
-		},
-		"Tags": []interface{}{
-			map[string]interface{}{"Key": b.settings.TagKey, "Value": b.settings.TagValue},
-			map[string]interface{}{"Key": IncidentIDTagKey, "Value.$": "$.IncidentId"},
-		},
-		"DetachedFromAutoScalingGroups.$":        "$.Secured.AutoScalingGroups",
-		"TerminationProtection.$":                "$.Secured.TerminationProtection",
-		"StopProtection.$":                       "$.Secured.StopProtection",
-		"ShutdownBehaviour.$":                    "$.Secured.ShutdownBehaviour",
-		"IsolationGroupId.$":                     "$.Isolated.IsolationGroupId",
-		"NetworkInterfaces.$":                    "$.Isolated.NetworkInterfaces",
-		"DetachedInstanceProfiles.$":             "$.Isolated.InstanceProfileArns",
-		"CredentialDenyPolicy.$":                 "$.Isolated.DenyPolicies",
-		"DeregisteredFromTargetGroups.$":         "$.Isolated.TargetGroupArns",
-		"DeregisteredFromClassicLoadBalancers.$": "$.Isolated.ClassicLoadBalancers",
-		"DisassociatedElasticIps.$":              "$.Isolated.ElasticIpsDisassociated",
-		"ElasticIps.$":                           "$.Isolated.ElasticIps",
-		"SnapshotsStarted.$":                     "$.Evidence.SnapshotsStarted",
-		"AlreadyPreservedSnapshots.$":            "$.Evidence.ExistingSnapshots",
-		"Record.$":                               "$.Isolated.Record",
-		"ConsoleScreenshot.$":                    "$.Screenshot",
-	}, "$.Summary")
-	// The full summary goes to the evidence bucket; the output keeps it
-	// compact (no per-volume list), so 100 instances fit the 256 KiB limit.
-	summaryKey := "States.Format('{}/{}/containment-{}.json', $.IncidentId, $.InstanceId, $$.Execution.Name)"
-	summaryFailed := b.pass("Summary Write Failed", map[string]interface{}{
-		"InstanceId.$": "$.InstanceId",
-		"Outcome":      "FAILED",
-		"Error.$":      "$.Failure.Error",
-		"Cause.$":      "States.Format('Write Containment Summary failed for instance {} (the instance itself was contained): {}', $.InstanceId, $.Failure.Cause)",
-	}, "")
-	writeSummary := b.writeEvidence("Write Containment Summary", summaryKey, "$.Summary",
-		map[string]interface{}{"Sha256.$": "$.ChecksumSHA256"}, "$.SummaryObject", summaryFailed)
-	compact := map[string]interface{}{
-		"SnapshotCount.$":                 "States.ArrayLength($.Summary.SnapshotsStarted)",
-		"AlreadyPreservedSnapshotCount.$": "States.ArrayLength($.Summary.AlreadyPreservedSnapshots)",
-		"SummaryObject": map[string]interface{}{
-			"Bucket":   b.settings.EvidenceBucket,
-			"Key.$":    summaryKey,
-			"Sha256.$": "$.SummaryObject.Sha256",
-		},
-	}
-	// Metadata and tags are in the summary object and the record.
-	compact["IncidentId.$"] = "$.IncidentId"
-	for _, field := range []string{"InstanceId", "Outcome", "DetachedFromAutoScalingGroups", "TerminationProtection",
-		"StopProtection", "ShutdownBehaviour", "IsolationGroupId", "NetworkInterfaces", "DetachedInstanceProfiles", "CredentialDenyPolicy",
-		"DeregisteredFromTargetGroups", "DeregisteredFromClassicLoadBalancers", "DisassociatedElasticIps", "ElasticIps", "Record", "ConsoleScreenshot"} {
-		compact[field+".$"] = "$.Summary." + field
-	}
-	contained := b.pass("Instance Contained", compact, "")
-	summary.Next(writeSummary.put)
-	writeSummary.then(contained)
-	recordFailed := b.pass("Record Failure After Containment", map[string]interface{}{
-		"InstanceId.$": "$.InstanceId",
-		"Outcome":      "FAILED",
-		"Error.$":      "$.Isolated.RecordFailure[0].Error",
-		"Cause.$":      "States.Format('{} (the instance itself was contained)', $.Isolated.RecordFailure[0].Cause)",
-	}, "")
-	recorded := b.choice("Was The Record Written?").
-		When(sfn.Condition_IsPresent(jsii.String("$.Isolated.RecordFailure[0]")), recordFailed, nil).
-		Otherwise(b.captureScreenshot(summary))
-	secure.Next(isolate).Next(cutAccess).Next(evidence).Next(recorded)
-	// Every failure outcome ends the instance's execution FAILED, so the
-	// console shows it red, with AWS's error and the cause naming the step.
-	notContained := sfn.NewFail(b.scope, jsii.String("Instance Not Contained"), &sfn.FailProps{
-		ErrorPath: jsii.String("$.Error"),
-		CausePath: jsii.String("$.Cause"),
-	})
-	vpcFailed := b.vpcNotPrepared()
-	for _, p := range []sfn.Pass{recordFailure, readFailed, summaryFailed, recordFailed, vpcFailed} {
-		p.Next(notContained)
-	}
-	contain := b.readInstance(readFailed, b.checkInstance(vpcFailed, secure))
-	return b.choice("Contain Or Preserve Evidence?").
-		When(sfn.Condition_And(
-			sfn.Condition_IsPresent(jsii.String("$.Phase")),
-			sfn.Condition_StringEquals(jsii.String("$.Phase"), jsii.String(EvidencePhase)),
-		), b.preserveEvidence(), nil).
-		Otherwise(contain)
 }

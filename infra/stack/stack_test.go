@@ -408,12 +408,15 @@ var iamActionExceptions = map[string]string{
 }
 
 // impliedActions are allowed although no task calls them: services call
-// them with the workflow's credentials on its behalf. EBS uses the evidence
-// key to encrypt a snapshot copy (EBS encryption, "Permissions for IAM
-// users"); S3 uses it to encrypt each evidence object (SSE-KMS).
+// them with the workflow's credentials on its behalf, or check them to
+// decide how to answer. EBS uses the evidence key to encrypt a snapshot
+// copy (EBS encryption, "Permissions for IAM users"); S3 uses it to encrypt
+// each evidence object (SSE-KMS); S3 answers a HeadObject on a missing key
+// with 404, not 403, only to a caller allowed s3:ListBucket (Amazon S3 API
+// Reference, HeadObject, "Permissions").
 var impliedActions = []string{
 	"kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext",
-	"kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
+	"kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "s3:ListBucket",
 }
 
 func TestIAMAction(t *testing.T) {
