@@ -2016,6 +2016,34 @@ def patch_engine_context():
     cls._eval_state_credentials = _eval_state_credentials
 
 
+def patch_sfn_error_suffix():
+    """The optimised Step Functions integration names an error
+    StepFunctions.<Code> with one 'Exception' suffix
+    (StepFunctions.AccessDeniedException, as the Step Functions API's own
+    error code reads). moto's StateTaskServiceSfn._from_error appends
+    'Exception' to codes that already end in it (AccessDeniedException ->
+    StepFunctions.AccessDeniedExceptionException); the denial this module
+    answers with made that visible."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+        StateTaskServiceSfn,
+    )
+
+    original = launcher._require(StateTaskServiceSfn, "_from_error")
+
+    def _from_error(self, env, ex):
+        event = original(self, env, ex)
+        name = getattr(event.error_name, "error_name", None)
+        if isinstance(name, str) and name.endswith("ExceptionException"):
+            fixed = name[: -len("Exception")]
+            event.error_name.error_name = fixed
+            details = (event.event_details or {}).get("taskFailedEventDetails")
+            if details is not None and details.get("error") == name:
+                details["error"] = fixed
+        return event
+
+    StateTaskServiceSfn._from_error = _from_error
+
+
 def _add_context_header(request, **_kwargs):
     ctx = getattr(_TLS, "context", None)
     if ctx:
@@ -2030,5 +2058,6 @@ launcher.ENGINE_CREDENTIALS.append(engine_credentials)
 launcher.ENGINE_CLIENT_HOOKS.append(engine_client_hook)
 launcher.ENGINE_GUARDS.append(guard)
 launcher.EXTRA_PATCHES.append(patch_engine_context)
+launcher.EXTRA_PATCHES.append(patch_sfn_error_suffix)
 launcher.CONTROL_ENDPOINTS[("GET", "/_emulator/denials")] = denials
 launcher.CONTROL_ENDPOINTS[("POST", "/_emulator/denials/reset")] = reset_denials

@@ -11,6 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // IAM enforced in the emulated account (iam_enforce.py). Each test gives a
@@ -235,5 +238,231 @@ func TestIAMResourceTagCondition(t *testing.T) {
 				t.Errorf("untagged group has %d egress rules, want its default rule kept", n)
 			}
 		}
+	}
+}
+
+// Tags applied by a creating call need ec2:CreateTags with ec2:CreateAction
+// set to that call (EC2 User Guide, "Grant permission to tag Amazon EC2
+// resources during creation"). A role that allows tagging only on
+// CreateSecurityGroup creates a tagged group, and is refused a later
+// CreateTags on that group (no ec2:CreateAction then).
+func TestIAMCreateActionCondition(t *testing.T) {
+	t.Parallel()
+	s := newScene(t)
+	role := roleWith(t,
+		allow("ec2:CreateSecurityGroup", []string{"arn:aws:ec2:*:*:security-group/*", "arn:aws:ec2:*:*:vpc/*"}),
+		statement{
+			"Effect": "Allow", "Action": "ec2:CreateTags", "Resource": "arn:aws:ec2:*:*:security-group/*",
+			"Condition": map[string]any{"StringEquals": map[string]any{"ec2:CreateAction": "CreateSecurityGroup"}},
+		},
+	)
+	name := "iam-create-action-" + fmt.Sprint(nameSeq.Add(1))
+	def := map[string]any{"StartAt": "Create", "States": map[string]any{
+		"Create": func() map[string]any {
+			st := sdk("ec2:createSecurityGroup", map[string]any{
+				"GroupName": name, "Description": "isolation", "VpcId": s.vpc,
+				"TagSpecifications": []any{map[string]any{"ResourceType": "security-group", "Tags": []any{
+					map[string]any{"Key": "essential-ir:purpose", "Value": "isolation"},
+				}}},
+			}, "Retag")
+			st["ResultPath"] = "$.Group"
+			return st
+		}(),
+		"Retag": sdk("ec2:createTags", map[string]any{
+			"Resources.$": "States.Array($.Group.GroupId)",
+			"Tags":        []any{map[string]any{"Key": "essential-ir:purpose", "Value": "untrack"}},
+		}, ""),
+	}}
+	ex := runAs(t, role, def, map[string]any{})
+	mustFailWith(t, ex, "Ec2.Ec2Exception", "ec2:CreateTags on resource: arn:aws:ec2:"+region+":"+accountID+":security-group/sg-")
+
+	out, err := s.ec2.DescribeSecurityGroups(testCtx(t), &ec2.DescribeSecurityGroupsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("group-name"), Values: []string{name}}},
+	})
+	if err != nil || len(out.SecurityGroups) != 1 {
+		t.Fatalf("group %s: %v %v", name, out, err)
+	}
+	if tags := tagsOf(t, s.ec2, aws.ToString(out.SecurityGroups[0].GroupId)); tags["essential-ir:purpose"] != "isolation" {
+		t.Errorf("group tags %v: want the creation tag kept and the later CreateTags refused", tags)
+	}
+
+	// Without the CreateTags statement, creating a tagged group is refused
+	// as a whole: no group is created.
+	bare := roleWith(t, allow("ec2:CreateSecurityGroup", []string{"arn:aws:ec2:*:*:security-group/*", "arn:aws:ec2:*:*:vpc/*"}))
+	name2 := name + "-b"
+	def["States"].(map[string]any)["Create"].(map[string]any)["Parameters"].(map[string]any)["GroupName"] = name2
+	ex = runAs(t, bare, def, map[string]any{})
+	mustFailWith(t, ex, "Ec2.Ec2Exception", "ec2:CreateTags on resource: arn:aws:ec2:"+region+":"+accountID+":security-group/* because no identity-based policy allows")
+	out, err = s.ec2.DescribeSecurityGroups(testCtx(t), &ec2.DescribeSecurityGroupsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("group-name"), Values: []string{name2}}},
+	})
+	if err != nil || len(out.SecurityGroups) != 0 {
+		t.Errorf("group %s created although its tagging was refused: %v %v", name2, out.SecurityGroups, err)
+	}
+}
+
+// S3 API reference, HeadObject "Permissions": for a missing object S3
+// answers 404 only to a caller with s3:ListBucket on the bucket, 403 (no
+// body) otherwise. Step Functions names the 404 S3.NoSuchKeyException (the
+// Java SDK's exception for HeadObject's 404) and the bodiless 403
+// S3.S3Exception.
+func TestIAMHeadObjectMissingKeyNeedsListBucket(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	bucket := strings.ToLower("iam-head-" + fmt.Sprint(nameSeq.Add(1)))
+	c := s3.NewFromConfig(emu.AWSConfig(), func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	def := map[string]any{"StartAt": "Head", "States": map[string]any{
+		"Head": sdk("s3:headObject", map[string]any{"Bucket": bucket, "Key": "incident/i-1/manifest.json"}, ""),
+	}}
+	getOnly := roleWith(t, allow("s3:GetObject", "arn:aws:s3:::"+bucket+"/*"))
+	ex := runAs(t, getOnly, def, map[string]any{})
+	mustFailWith(t, ex, "S3.S3Exception", "Status Code: 403")
+	if ds := denialsOf(t, ex); len(ds) != 1 || ds[0].IAMAction != "s3:ListBucket" || ds[0].Code != "AccessDenied" || ds[0].Status != 403 {
+		t.Errorf("denials %v", ds)
+	}
+
+	withList := roleWith(t, allow("s3:GetObject", "arn:aws:s3:::"+bucket+"/*"), allow("s3:ListBucket", "arn:aws:s3:::"+bucket))
+	ex = runAs(t, withList, def, map[string]any{})
+	mustFailWith(t, ex, "S3.NoSuchKeyException", "Status Code: 404")
+	if ds := denialsOf(t, ex); len(ds) != 0 {
+		t.Errorf("denials %v", ds)
+	}
+
+	// The object exists: s3:GetObject alone reads it.
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("incident/i-1/manifest.json"), Body: strings.NewReader("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	mustSucceed(t, runAs(t, getOnly, def, map[string]any{}))
+}
+
+// On AWS every call of an execution started by another one is authorised
+// against the child state machine's role: here the parent's role may tag,
+// the child's may not, and the child's tagging is refused. The parent needs
+// states:StartExecution on the child (and DescribeExecution for .sync:2).
+func TestIAMNestedExecutionUsesTheChildsRole(t *testing.T) {
+	t.Parallel()
+	s := newScene(t)
+	ctx := testCtx(t)
+	childRole := roleWith(t, allow("ec2:DescribeInstances", "*"))
+	child, err := emu.CreateStateMachineWithRole(ctx, uniqueName(t), asl(t, tagDef()), childRole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	childName := child[strings.LastIndex(child, ":")+1:]
+	parentRole := roleWith(t,
+		allow("states:StartExecution", child),
+		allow([]string{"states:DescribeExecution", "states:StopExecution"}, "arn:aws:states:*:*:execution:"+childName+":*"),
+		allow("ec2:*", "*"),
+	)
+	parent := map[string]any{"StartAt": "Child", "States": map[string]any{"Child": map[string]any{
+		"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+		"Parameters": map[string]any{"StateMachineArn": child, "Input": map[string]any{"id.$": "$.id"}},
+		"End":        true,
+	}}}
+	ex := runAs(t, parentRole, parent, map[string]any{"id": s.instance})
+	mustFailWith(t, ex, "States.TaskFailed", "Ec2.Ec2Exception")
+	if tags := tagsOf(t, s.ec2, s.instance); len(tags) != 0 {
+		t.Errorf("instance tagged %v by a child whose role may not tag", tags)
+	}
+	kids, err := emu.Children(ctx, ex.ARN)
+	if err != nil || len(kids) != 1 {
+		t.Fatalf("children %v %v", kids, err)
+	}
+	ds, err := emu.DenialsOf(ctx, kids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 1 || ds[0].Role != childRole || ds[0].IAMAction != "ec2:CreateTags" {
+		t.Errorf("child's denials %v: want its CreateTags refused under its own role %s", ds, childRole)
+	}
+	if ds := denialsOf(t, ex); len(ds) != 0 {
+		t.Errorf("parent's denials %v", ds)
+	}
+
+	// Without states:StartExecution the parent cannot start the child.
+	noStart := roleWith(t, allow("ec2:*", "*"))
+	ex = runAs(t, noStart, parent, map[string]any{"id": s.instance})
+	mustFailWith(t, ex, "StepFunctions.AccessDeniedException", "states:StartExecution on resource: "+child)
+	if kids, _ := emu.Children(ctx, ex.ARN); len(kids) != 0 {
+		t.Errorf("children %v started without states:StartExecution", kids)
+	}
+}
+
+// An API the emulator has no authorisation rule for is refused, even under
+// the allow-all role, and reported, so a new call cannot pass unchecked.
+func TestIAMUnknownAPIIsDenied(t *testing.T) {
+	t.Parallel()
+	ex := runDef(t, map[string]any{"StartAt": "Keys", "States": map[string]any{
+		"Keys": sdk("ec2:describeKeyPairs", map[string]any{}, ""),
+	}}, map[string]any{})
+	mustFailWith(t, ex, "Ec2.Ec2Exception", "UnauthorizedOperation", "ec2:DescribeKeyPairs")
+	ds := denialsOf(t, ex)
+	if len(ds) != 1 || !strings.Contains(ds[0].Reason, "no authorisation rule") || ds[0].Role != emu.RoleARN() {
+		t.Errorf("denials %v", ds)
+	}
+}
+
+// S3 User Guide, SSE-KMS: writing an object encrypted with a KMS key needs
+// kms:GenerateDataKey on that key, which S3 checks with the caller's
+// permissions (the key policy delegates to IAM). Refused, S3 answers 403
+// AccessDenied and no object is written.
+func TestIAMPutObjectToSSEKMSBucketNeedsGenerateDataKey(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	key, err := kms.NewFromConfig(emu.AWSConfig()).CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("evidence")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyARN := aws.ToString(key.KeyMetadata.Arn)
+	bucket := strings.ToLower("iam-sse-" + fmt.Sprint(nameSeq.Add(1)))
+	c := s3.NewFromConfig(emu.AWSConfig(), func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{
+		Bucket: aws.String(bucket),
+		ServerSideEncryptionConfiguration: &s3types.ServerSideEncryptionConfiguration{Rules: []s3types.ServerSideEncryptionRule{{
+			ApplyServerSideEncryptionByDefault: &s3types.ServerSideEncryptionByDefault{
+				SSEAlgorithm: s3types.ServerSideEncryptionAwsKms, KMSMasterKeyID: aws.String(keyARN),
+			},
+			BucketKeyEnabled: aws.Bool(true),
+		}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	def := map[string]any{"StartAt": "Put", "States": map[string]any{
+		"Put": sdk("s3:putObject", map[string]any{"Bucket": bucket, "Key": "record.json", "Body": map[string]any{"a": 1}}, ""),
+	}}
+	noKMS := roleWith(t, allow("s3:PutObject", "arn:aws:s3:::"+bucket+"/*"))
+	ex := runAs(t, noKMS, def, map[string]any{})
+	// S3's model declares AccessDenied, so the SDK exception is
+	// S3.AccessDeniedException (the bodiless HeadObject 403 stays
+	// S3.S3Exception).
+	mustFailWith(t, ex, "S3.AccessDeniedException", "kms:GenerateDataKey on resource: \""+keyARN+"\" because no identity-based policy allows", "Status Code: 403")
+	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("record.json")}); err == nil {
+		t.Errorf("object written although kms:GenerateDataKey was refused")
+	}
+
+	withKMS := roleWith(t, allow("s3:PutObject", "arn:aws:s3:::"+bucket+"/*"), allow("kms:GenerateDataKey", keyARN))
+	mustSucceed(t, runAs(t, withKMS, def, map[string]any{}))
+	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("record.json")}); err != nil {
+		t.Errorf("object not written with kms:GenerateDataKey allowed: %v", err)
+	}
+}
+
+// A state machine whose role does not exist cannot run anything: Step
+// Functions cannot assume it, so every call fails.
+func TestIAMMissingRoleDeniesEverything(t *testing.T) {
+	t.Parallel()
+	s := newScene(t)
+	missing := fmt.Sprintf("arn:aws:iam::%s:role/iam-test-no-such-role", accountID)
+	ex := runAs(t, missing, tagDef(), map[string]any{"id": s.instance})
+	mustFailWith(t, ex, "Ec2.Ec2Exception", "UnauthorizedOperation")
+	ds := denialsOf(t, ex)
+	if len(ds) != 1 || ds[0].Action != "DescribeInstances" || !strings.Contains(ds[0].Reason, "does not exist") {
+		t.Errorf("denials %v", ds)
 	}
 }
