@@ -466,3 +466,92 @@ func TestIAMMissingRoleDeniesEverything(t *testing.T) {
 		t.Errorf("denials %v", ds)
 	}
 }
+
+// SAR ModifyNetworkInterfaceAttribute: network-interface* and, for a Groups
+// change, each security-group. A role allowed only on network interfaces
+// cannot put the ENI in the isolation group; the ENI keeps its groups.
+func TestIAMModifyNetworkInterfaceAuthorisesEachGroup(t *testing.T) {
+	t.Parallel()
+	s := newScene(t)
+	isolation := s.securityGroup(t, "isolation")
+	eni := aws.ToString(s.describeInstance(t).NetworkInterfaces[0].NetworkInterfaceId)
+	def := map[string]any{"StartAt": "Isolate", "States": map[string]any{
+		"Isolate": sdk("ec2:modifyNetworkInterfaceAttribute", map[string]any{
+			"NetworkInterfaceId": eni, "Groups": []string{isolation},
+		}, ""),
+	}}
+	eniOnly := roleWith(t, allow("ec2:ModifyNetworkInterfaceAttribute", "arn:aws:ec2:*:*:network-interface/*"))
+	ex := runAs(t, eniOnly, def, map[string]any{})
+	mustFailWith(t, ex, "Ec2.Ec2Exception", "ec2:ModifyNetworkInterfaceAttribute on resource: arn:aws:ec2:"+region+":"+accountID+":security-group/"+isolation)
+	groups := func() []string {
+		out, err := s.ec2.DescribeNetworkInterfaces(testCtx(t), &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{eni}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return groupIDs(out.NetworkInterfaces[0].Groups)
+	}
+	if got := groups(); fmt.Sprint(got) != fmt.Sprint([]string{s.sg}) {
+		t.Errorf("ENI groups %v after a refused change, want %v", got, []string{s.sg})
+	}
+	both := roleWith(t, allow("ec2:ModifyNetworkInterfaceAttribute", []string{
+		"arn:aws:ec2:*:*:network-interface/*", "arn:aws:ec2:*:*:security-group/*",
+	}))
+	mustSucceed(t, runAs(t, both, def, map[string]any{}))
+	if got := groups(); fmt.Sprint(got) != fmt.Sprint([]string{isolation}) {
+		t.Errorf("ENI groups %v, want %v", got, []string{isolation})
+	}
+}
+
+// An encrypted snapshot copy with a customer managed key needs, besides
+// ec2:CopySnapshot on the source and the new snapshot, the KMS permissions
+// of the EBS User Guide ("Permissions for users": kms:CreateGrant,
+// kms:Decrypt, kms:DescribeKey, kms:GenerateDataKeyWithoutPlaintext,
+// kms:ReEncrypt*), which EC2 checks with the caller's permissions; EBS's
+// grant carries kms:GrantIsForAWSResource=true.
+func TestIAMEncryptedCopySnapshotNeedsTheEBSKMSPermissions(t *testing.T) {
+	t.Parallel()
+	s := newScene(t)
+	ctx := testCtx(t)
+	key, err := kms.NewFromConfig(emu.AWSConfig()).CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("evidence")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyARN := aws.ToString(key.KeyMetadata.Arn)
+	vol := aws.ToString(s.describeInstance(t).BlockDeviceMappings[0].Ebs.VolumeId)
+	snap, err := s.ec2.CreateSnapshot(ctx, &ec2.CreateSnapshotInput{VolumeId: aws.String(vol)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	source := aws.ToString(snap.SnapshotId)
+	def := map[string]any{"StartAt": "Copy", "States": map[string]any{
+		"Copy": sdk("ec2:copySnapshot", map[string]any{
+			"SourceSnapshotId": source, "SourceRegion": region, "Encrypted": true, "KmsKeyId": keyARN,
+			"Description": "evidence of " + source,
+		}, ""),
+	}}
+	copies := func() int {
+		out, err := s.ec2.DescribeSnapshots(testCtx(t), &ec2.DescribeSnapshotsInput{
+			Filters: []ec2types.Filter{{Name: aws.String("description"), Values: []string{"evidence of " + source}}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(out.Snapshots)
+	}
+	ec2Only := allow("ec2:CopySnapshot", "arn:aws:ec2:*::snapshot/*")
+	ex := runAs(t, roleWith(t, ec2Only), def, map[string]any{})
+	mustFailWith(t, ex, "Ec2.Ec2Exception", "kms:CreateGrant on resource: "+keyARN)
+	if n := copies(); n != 0 {
+		t.Errorf("%d copies made although the KMS permissions were refused", n)
+	}
+	// The grant statement only for AWS resources, as the workflow's role has it.
+	grant := statement{
+		"Effect": "Allow", "Action": "kms:CreateGrant", "Resource": keyARN,
+		"Condition": map[string]any{"Bool": map[string]any{"kms:GrantIsForAWSResource": "true"}},
+	}
+	use := allow([]string{"kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncrypt*"}, keyARN)
+	mustSucceed(t, runAs(t, roleWith(t, ec2Only, grant, use), def, map[string]any{}))
+	if n := copies(); n != 1 {
+		t.Errorf("%d copies, want 1", n)
+	}
+}
