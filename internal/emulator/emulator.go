@@ -90,6 +90,9 @@ type Emulator struct {
 	stopOnce  sync.Once
 	stopErr   error
 	sfnClient *sfn.Client
+
+	roleMu    sync.Mutex // guards roleReady
+	roleReady bool       // RoleARN's role exists
 }
 
 // Start writes the embedded launcher to a temporary directory, starts it and
@@ -281,27 +284,6 @@ func (e *Emulator) AWSConfig() aws.Config {
 			return retry.AddWithMaxAttempts(retry.NewStandard(), 2)
 		},
 	}
-}
-
-// RoleARN is the dummy execution role CreateStateMachine uses (IAM is not
-// enforced by the emulator).
-func (e *Emulator) RoleARN() string {
-	return fmt.Sprintf("arn:aws:iam::%s:role/essential-ir-emulator-sfn", accountID)
-}
-
-// CreateStateMachine creates a STANDARD state machine with a dummy role and
-// returns its ARN. Names must be unique; that is the caller's concern.
-func (e *Emulator) CreateStateMachine(ctx context.Context, name, definition string) (string, error) {
-	out, err := e.sfnClient.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
-		Name:       aws.String(name),
-		Definition: aws.String(definition),
-		RoleArn:    aws.String(e.RoleARN()),
-		Type:       sfntypes.StateMachineTypeStandard,
-	})
-	if err != nil {
-		return "", fmt.Errorf("emulator: creating state machine %q: %w", name, err)
-	}
-	return aws.ToString(out.StateMachineArn), nil
 }
 
 // Execution is the outcome (or current state) of a state machine execution.

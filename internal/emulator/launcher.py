@@ -63,6 +63,16 @@ ENGINE_GUARDS = []
 # CONFIG_SETTINGS: name -> (set(value), get()) pairs that extend
 # POST/GET /_emulator/config.
 CONFIG_SETTINGS = {}
+# CONTROL_ENDPOINTS: (method, path) -> handler(payload) returning a JSON-able
+# answer: more /_emulator/ endpoints.
+CONTROL_ENDPOINTS = {}
+# ENGINE_CREDENTIALS: callables creds(state_credentials) -> (access_key_id,
+# secret_access_key) or None, asked in order when the engine needs a client;
+# the first answer signs that client (clients are cached per credentials), so
+# a module can tell apart the principals the engine calls as. Default: "ak".
+ENGINE_CREDENTIALS = []
+# ENGINE_CLIENT_HOOKS: callables hook(client) run once on each new engine client.
+ENGINE_CLIENT_HOOKS = []
 
 # Real sleeps never go below these, even with time_scale 0, so that an endless
 # Wait/Retry loop yields the GIL instead of spinning and flooding the history
@@ -665,7 +675,9 @@ def patch_parse_cache():
 def patch_boto_clients():
     """Engine calls go to 127.0.0.1:<engine port> (moto uses 'localhost', which
     may resolve to ::1 where nothing listens) and clients are cached per
-    (region, service): creating a boto3 client costs more than most calls.
+    (region, service, credentials): creating a boto3 client costs more than
+    most calls. ENGINE_CREDENTIALS chooses the credentials (iam_enforce.py:
+    one access key per execution role).
     Like AWS, the engine does not retry: the state machine's Retry decides."""
     import importlib
 
@@ -680,15 +692,21 @@ def patch_boto_clients():
     lock = threading.Lock()
 
     def boto_client_for(region, service, state_credentials=None):
-        key = (region, service, STATE.engine_port)
+        access_key, secret_key = "ak", "sk"
+        for creds in ENGINE_CREDENTIALS:
+            answer = creds(state_credentials)
+            if answer is not None:
+                access_key, secret_key = answer
+                break
+        key = (region, service, STATE.engine_port, access_key)
         with lock:
             client = cache.get(key)
             if client is None:
                 client = boto3.session.Session().client(
                     service_name=service,
                     region_name=region,
-                    aws_access_key_id="ak",
-                    aws_secret_access_key="sk",
+                    aws_access_key_id=access_key,
+                    aws_secret_access_key=secret_key,
                     endpoint_url="http://127.0.0.1:%d" % STATE.engine_port,
                     config=Config(
                         parameter_validation=False,
@@ -698,6 +716,8 @@ def patch_boto_clients():
                         max_pool_connections=50,
                     ),
                 )
+                for hook in ENGINE_CLIENT_HOOKS:
+                    hook(client)
                 cache[key] = client
         return client
 
@@ -1492,6 +1512,9 @@ class ControlMiddleware:
                 return _json_response(start_response, self._config())
             if path == "/_emulator/config" and method == "GET":
                 return _json_response(start_response, self._config())
+            handler = CONTROL_ENDPOINTS.get((method, path))
+            if handler is not None:
+                return _json_response(start_response, handler(payload))
         return _json_response(start_response, {"error": "no such endpoint %s %s" % (method, path)}, "404 Not Found")
 
     @staticmethod
