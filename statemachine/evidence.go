@@ -29,9 +29,11 @@ const (
 //
 // It finds the snapshots the containment phase started, by their
 // description and tags, waiting while EC2 lists fewer than
-// ExpectedSnapshotCount; then secures each (secureSnapshot: complete,
-// encrypted, tagged; an unencrypted one copied encrypted and deleted only
-// once the copy is verified). Any failure ends the execution FAILED, the
+// ExpectedSnapshotCount; waits for them all (waitForSnapshots), copies each
+// unencrypted one encrypted (copyIfUnencrypted), waits for the copies, and
+// verifies every snapshot it keeps: complete, encrypted, tagged; an
+// unencrypted original is deleted only once its copy is verified
+// (verifySnapshot). Any failure ends the execution FAILED, the
 // cause naming the step and the instance.
 func (b *builder) preserveEvidence() sfn.IChainable {
 	failed := b.stepFailed("Preserve Evidence")
@@ -53,23 +55,55 @@ func (b *builder) preserveEvidence() sfn.IChainable {
 		onFailure:  failed,
 	})
 
-	each := sfn.NewMap(b.scope, jsii.String("Secure Each Snapshot"), &sfn.MapProps{
+	// Every snapshot of the instance is waited for together, then each
+	// unencrypted one copied, then the copies waited for together, then
+	// each kept snapshot verified (and its unencrypted original deleted):
+	// the waits cost history events per read, not per snapshot.
+	snapshotItem := func(item string) map[string]interface{} {
+		return map[string]interface{}{
+			"InstanceId.$": "$.InstanceId",
+			"IncidentId.$": "$.IncidentId",
+			"Region.$":     "$.Region",
+			"SnapshotId.$": item + ".SnapshotId",
+			"VolumeId.$":   item + ".VolumeId",
+		}
+	}
+	copyItem := snapshotItem("$$.Map.Item.Value")
+	copyItem["Encrypted.$"] = "$$.Map.Item.Value.Encrypted"
+	copyEach := sfn.NewMap(b.scope, jsii.String("Copy Each Unencrypted Snapshot"), &sfn.MapProps{
 		ItemsPath:      jsii.String("$.Found.Snapshots"),
 		MaxConcurrency: jsii.Number(snapshotConcurrency),
-		ItemSelector: &map[string]interface{}{
-			"InstanceId.$":  "$.InstanceId",
-			"IncidentId.$":  "$.IncidentId",
-			"Region.$":      "$.Region",
-			"SnapshotId.$":  "$$.Map.Item.Value.SnapshotId",
-			"VolumeId.$":    "$$.Map.Item.Value.VolumeId",
-			"Encrypted.$":   "$$.Map.Item.Value.Encrypted",
-			"ListedState.$": "$$.Map.Item.Value.State",
-			"Options.$":     "$.Options",
-		},
-		ResultPath: jsii.String("$.Snapshots"),
+		ItemSelector:   &copyItem,
+		ResultPath:     jsii.String("$.Keep"),
 	})
-	each.ItemProcessor(b.secureSnapshot(), nil)
-	each.AddCatch(failed, anyError())
+	copyEach.ItemProcessor(b.copyIfUnencrypted(), nil)
+	copyEach.AddCatch(failed, anyError())
+
+	verifyItem := snapshotItem("$$.Map.Item.Value")
+	verifyItem["Item.$"] = "$$.Map.Item.Value"
+	verifyEach := sfn.NewMap(b.scope, jsii.String("Verify Each Snapshot To Keep"), &sfn.MapProps{
+		ItemsPath:      jsii.String("$.Keep"),
+		MaxConcurrency: jsii.Number(snapshotConcurrency),
+		ItemSelector:   &verifyItem,
+		ResultPath:     jsii.String("$.Snapshots"),
+	})
+	// A copy's item names the unencrypted snapshot it replaces.
+	verify := b.verifySnapshot()
+	verifyEach.ItemProcessor(b.choice("Is It A Copy?").
+		When(sfn.Condition_IsPresent(jsii.String("$.Item.SourceSnapshotId")), b.pass("Name The Snapshot It Replaces", map[string]interface{}{
+			"InstanceId.$":       "$.InstanceId",
+			"IncidentId.$":       "$.IncidentId",
+			"SnapshotId.$":       "$.SnapshotId",
+			"VolumeId.$":         "$.VolumeId",
+			"SourceSnapshotId.$": "$.Item.SourceSnapshotId",
+		}, "").Next(verify), nil).
+		Otherwise(b.pass("No Snapshot To Replace", map[string]interface{}{
+			"InstanceId.$": "$.InstanceId",
+			"IncidentId.$": "$.IncidentId",
+			"SnapshotId.$": "$.SnapshotId",
+			"VolumeId.$":   "$.VolumeId",
+		}, "").Next(verify)), nil)
+	verifyEach.AddCatch(failed, anyError())
 
 	// The secured snapshots are the output; each also carries the tags
 	// that name its incident, instance and volume (and, for a copy, the
@@ -80,7 +114,9 @@ func (b *builder) preserveEvidence() sfn.IChainable {
 		"SnapshotCount.$": "States.ArrayLength($.Snapshots)",
 		"Snapshots.$":     "$.Snapshots",
 	}, "")
-	secure := each.Next(preserved)
+	secure := b.waitForSnapshots("Its Snapshots", "$.Found.Snapshots[*].SnapshotId", failed,
+		copyEach.Next(b.waitForSnapshots("The Snapshots To Keep", "$.Keep[*].SnapshotId", failed,
+			verifyEach.Next(preserved))))
 
 	firstListing := b.pass("Count The Listings", map[string]interface{}{"Attempts": 1}, "$.Listing")
 	nextListing := b.pass("Count Another Listing", map[string]interface{}{"Attempts.$": "States.MathAdd($.Listing.Attempts, 1)"}, "$.Listing")

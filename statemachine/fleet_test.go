@@ -101,7 +101,7 @@ func TestEvidenceFailureKeepsTheFleetContained(t *testing.T) {
 	if ex.Status != "FAILED" || ex.Error != "EvidenceNotPreserved" {
 		t.Fatalf("status %s error %q, want FAILED EvidenceNotPreserved: every CopySnapshot was denied\ncause: %s", ex.Status, ex.Error, ex.Cause)
 	}
-	for _, want := range []string{plain.ID, "Secure Snapshot failed", "UnauthorizedOperation", "all 2 instances were contained"} {
+	for _, want := range []string{plain.ID, "Copy Snapshot failed", "UnauthorizedOperation", "all 2 instances were contained"} {
 		if !strings.Contains(ex.Cause, want) {
 			t.Errorf("the cause does not say %q: %s", want, ex.Cause)
 		}
@@ -153,7 +153,7 @@ func snapshotWaits(t *testing.T, arn string) int {
 	}
 	entered := statesEntered(t, arn)
 	waits := 0
-	for _, wait := range []string{"Wait For Unencrypted Snapshot", "Wait For Encrypted Snapshot", "Wait For Encrypted Copy", "Wait For Its Snapshots To Be Listed"} {
+	for _, wait := range []string{"Wait For Its Snapshots", "Wait For The Snapshots To Keep", "Wait For Its Snapshots To Be Listed"} {
 		waits += entered[wait]
 	}
 	return waits

@@ -143,14 +143,16 @@ func (b *builder) evidenceTags(extra []interface{}) []interface{} {
 	return append(tags, extra...)
 }
 
-// secureSnapshot handles one snapshot. Input: {"InstanceId", "IncidentId",
-// "Region", "SnapshotId", "VolumeId", "Encrypted", "ListedState"}, where
-// ListedState is the snapshot's state when the evidence phase listed it.
-func (b *builder) secureSnapshot() sfn.IChainable {
-	failed := b.stepFailed("Secure Snapshot")
+// copyIfUnencrypted handles one completed evidence snapshot of the
+// instance: an encrypted one gets its volume tag; an unencrypted one is
+// copied, encrypted with the evidence key and tagged at creation (the
+// original is deleted only once the copy is verified, verifySnapshot).
+// Input: {"InstanceId", "IncidentId", "Region", "SnapshotId", "VolumeId",
+// "Encrypted"}; output: {"VolumeId", "SnapshotId"} of the snapshot to keep,
+// with "SourceSnapshotId" for a copy.
+func (b *builder) copyIfUnencrypted() sfn.IChainable {
+	failed := b.stepFailed("Copy Snapshot")
 	volumeTag := map[string]interface{}{"Key": VolumeIDTagKey, "Value.$": "$.VolumeId"}
-
-	// Encrypted already: add the volume tag, wait, verify.
 	tagVolume := b.call(sdkCall{
 		name:      "Tag Snapshot With Volume",
 		service:   "ec2",
@@ -162,47 +164,10 @@ func (b *builder) secureSnapshot() sfn.IChainable {
 		},
 		onFailure: failed,
 	})
-	encryptedDone := b.pass("Encrypted Snapshot Preserved", map[string]interface{}{
+	tagVolume.Next(b.pass("Keep The Encrypted Snapshot", map[string]interface{}{
 		"VolumeId.$":   "$.VolumeId",
 		"SnapshotId.$": "$.SnapshotId",
-	}, "")
-	waitEncrypted := b.waitForSnapshot("Encrypted Snapshot", "$.SnapshotId", failed, encryptedDone)
-
-	// Unencrypted: wait, copy encrypted, wait, verify, delete the original.
-	copyDone := b.pass("Encrypted Copy Preserved", map[string]interface{}{
-		"VolumeId.$":                     "$.VolumeId",
-		"SnapshotId.$":                   "$.Copy.SnapshotId",
-		"DeletedUnencryptedSnapshotId.$": "$.SnapshotId",
-	}, "")
-	del := b.call(sdkCall{
-		name:      "Delete Unencrypted Snapshot",
-		service:   "ec2",
-		action:    "deleteSnapshot",
-		resources: []string{snapshotArn()},
-		// Only snapshots this workflow tagged with an incident ID can be
-		// deleted (the investigation tag key is a deploy-time parameter, and
-		// an IAM condition key cannot be one without a custom resource).
-		conditions: map[string]interface{}{"Null": map[string]interface{}{"aws:ResourceTag/" + IncidentIDTagKey: "false"}},
-		params:     map[string]interface{}{"SnapshotId.$": "$.SnapshotId"},
-		onFailure:  failed,
-	})
-	confirmDeleted := b.call(sdkCall{
-		name:      "Confirm Unencrypted Snapshot Deleted",
-		service:   "ec2",
-		action:    "describeSnapshots",
-		resources: []string{"*"},
-		params: map[string]interface{}{"Filters": []interface{}{
-			map[string]interface{}{"Name": "snapshot-id", "Values.$": "States.Array($.SnapshotId)"},
-		}},
-		resultSelector: map[string]interface{}{"Remaining.$": "$.Snapshots[*].SnapshotId"},
-		resultPath:     "$.DeleteCheck",
-		onFailure:      failed,
-	})
-	deleted := b.choice("Is The Unencrypted Snapshot Gone?").
-		When(sfn.Condition_IsNotPresent(jsii.String("$.DeleteCheck.Remaining[0]")), copyDone, nil).
-		Otherwise(b.notVerified("Unencrypted Snapshot Deletion Not Verified", "Containment.SnapshotNotDeleted",
-			"unencrypted snapshot {} still exists after its encrypted copy {} was verified", "$.SnapshotId", "$.Copy.SnapshotId"))
-	waitCopy := b.waitForSnapshot("Encrypted Copy", "$.Copy.SnapshotId", failed, del.Next(confirmDeleted).Next(deleted))
+	}, ""))
 	copyTask := b.call(sdkCall{
 		name:      "Copy Snapshot With Encryption",
 		service:   "ec2",
@@ -223,35 +188,33 @@ func (b *builder) secureSnapshot() sfn.IChainable {
 		resultPath:     "$.Copy",
 		onFailure:      failed,
 	})
-	copyThenWait := copyTask.Next(waitCopy)
-	waitOriginal := b.waitForSnapshot("Unencrypted Snapshot", "$.SnapshotId", failed, copyThenWait)
-	// A snapshot the evidence phase's listing showed completed (and, by
-	// the listing's filters, tagged) is copied without reading it again.
-	listedComplete := b.choice("Was It Listed Completed?").
-		When(sfn.Condition_And(
-			sfn.Condition_IsPresent(jsii.String("$.ListedState")),
-			sfn.Condition_StringEquals(jsii.String("$.ListedState"), jsii.String("completed")),
-		), copyThenWait, nil).
-		Otherwise(waitOriginal)
-
+	copyTask.Next(b.pass("Keep The Encrypted Copy", map[string]interface{}{
+		"VolumeId.$":         "$.VolumeId",
+		"SnapshotId.$":       "$.Copy.SnapshotId",
+		"SourceSnapshotId.$": "$.SnapshotId",
+	}, ""))
 	return b.choice("Is The Snapshot Encrypted?").
-		When(sfn.Condition_BooleanEquals(jsii.String("$.Encrypted"), jsii.Bool(true)), tagVolume.Next(waitEncrypted), nil).
-		Otherwise(listedComplete)
+		When(sfn.Condition_BooleanEquals(jsii.String("$.Encrypted"), jsii.Bool(true)), tagVolume, nil).
+		Otherwise(copyTask)
 }
 
-// waitForSnapshot polls the snapshot at idPath until it is completed, then
-// goes to next if it is encrypted where required and carries the evidence
-// tags; "error" fails the step. what names the snapshot in state names.
-func (b *builder) waitForSnapshot(what, idPath string, failed sfn.IChainable, next sfn.IChainable) sfn.IChainable {
+// verifySnapshot reads one snapshot to keep, completed by now: it must be
+// encrypted and carry every evidence tag. An encrypted copy's unencrypted
+// original is then deleted, and a read confirms it gone. Input:
+// {"InstanceId", "IncidentId", "SnapshotId", "VolumeId", and
+// "SourceSnapshotId" for a copy}; output: {"VolumeId", "SnapshotId", and
+// "DeletedUnencryptedSnapshotId" for a copy}.
+func (b *builder) verifySnapshot() sfn.IChainable {
+	failed := b.stepFailed("Verify Snapshot")
 	tag := func(key string) string {
 		return fmt.Sprintf("$.Snapshots[0].Tags[?(@.Key == '%s')].Value", key)
 	}
 	read := b.call(sdkCall{
-		name:      "Read " + what,
+		name:      "Read The Snapshot To Keep",
 		service:   "ec2",
 		action:    "describeSnapshots",
 		resources: []string{"*"},
-		params:    map[string]interface{}{"SnapshotIds.$": "States.Array(" + idPath + ")"},
+		params:    map[string]interface{}{"SnapshotIds.$": "States.Array($.SnapshotId)"},
 		resultSelector: map[string]interface{}{
 			"State.$":       "$.Snapshots[0].State",
 			"Encrypted.$":   "$.Snapshots[0].Encrypted",
@@ -262,29 +225,129 @@ func (b *builder) waitForSnapshot(what, idPath string, failed sfn.IChainable, ne
 		resultPath: "$.SnapshotCheck",
 		onFailure:  failed,
 	})
-	pause := sfn.NewWait(b.scope, jsii.String("Wait For "+what), &sfn.WaitProps{
-		Time: sfn.WaitTime_SecondsPath(jsii.String("$.Options.SnapshotPollSeconds")),
-	})
-	complete := sfn.Condition_StringEquals(jsii.String("$.SnapshotCheck.State"), jsii.String("completed"))
-	verified := sfn.Condition_And(
-		sfn.Condition_IsPresent(jsii.String("$.SnapshotCheck.StatusTag[0]")),
-		sfn.Condition_StringEquals(jsii.String("$.SnapshotCheck.StatusTag[0]"), jsii.String(b.settings.TagValue)),
-		sfn.Condition_IsPresent(jsii.String("$.SnapshotCheck.IncidentTag[0]")),
-		sfn.Condition_StringEqualsJsonPath(jsii.String("$.SnapshotCheck.IncidentTag[0]"), jsii.String("$.IncidentId")),
-	)
-	if what != "Unencrypted Snapshot" {
-		verified = sfn.Condition_And(verified,
-			sfn.Condition_BooleanEquals(jsii.String("$.SnapshotCheck.Encrypted"), jsii.Bool(true)),
-			sfn.Condition_IsPresent(jsii.String("$.SnapshotCheck.VolumeTag[0]")),
-			sfn.Condition_StringEqualsJsonPath(jsii.String("$.SnapshotCheck.VolumeTag[0]"), jsii.String("$.VolumeId")),
-		)
+	tagged := func(path, want string, literal bool) sfn.Condition {
+		value := sfn.Condition_StringEqualsJsonPath(jsii.String(path+"[0]"), jsii.String(want))
+		if literal {
+			value = sfn.Condition_StringEquals(jsii.String(path+"[0]"), jsii.String(want))
+		}
+		return sfn.Condition_And(sfn.Condition_IsPresent(jsii.String(path+"[0]")), value)
 	}
-	check := b.choice("Is The "+what+" Complete?").
-		When(sfn.Condition_And(complete, verified), next, nil).
-		When(complete, b.notVerified(what+" Not Verified", "Containment.SnapshotNotVerified",
-			"snapshot {} completed but is not encrypted or lacks its evidence tags", idPath), nil).
-		When(sfn.Condition_StringEquals(jsii.String("$.SnapshotCheck.State"), jsii.String("error")),
-			b.notVerified(what+" Errored", "Containment.SnapshotFailed", "snapshot {} ended in state error", idPath), nil).
-		Otherwise(pause.Next(read))
-	return read.Next(check)
+	verified := sfn.Condition_And(
+		sfn.Condition_StringEquals(jsii.String("$.SnapshotCheck.State"), jsii.String("completed")),
+		sfn.Condition_BooleanEquals(jsii.String("$.SnapshotCheck.Encrypted"), jsii.Bool(true)),
+		tagged("$.SnapshotCheck.StatusTag", b.settings.TagValue, true),
+		tagged("$.SnapshotCheck.IncidentTag", "$.IncidentId", false),
+		tagged("$.SnapshotCheck.VolumeTag", "$.VolumeId", false),
+	)
+
+	copyDone := b.pass("Encrypted Copy Preserved", map[string]interface{}{
+		"VolumeId.$":                     "$.VolumeId",
+		"SnapshotId.$":                   "$.SnapshotId",
+		"DeletedUnencryptedSnapshotId.$": "$.SourceSnapshotId",
+	}, "")
+	del := b.call(sdkCall{
+		name:      "Delete Unencrypted Snapshot",
+		service:   "ec2",
+		action:    "deleteSnapshot",
+		resources: []string{snapshotArn()},
+		// Only snapshots this workflow tagged with an incident ID can be
+		// deleted (the investigation tag key is a deploy-time parameter, and
+		// an IAM condition key cannot be one without a custom resource).
+		conditions: map[string]interface{}{"Null": map[string]interface{}{"aws:ResourceTag/" + IncidentIDTagKey: "false"}},
+		params:     map[string]interface{}{"SnapshotId.$": "$.SourceSnapshotId"},
+		onFailure:  failed,
+	})
+	confirmDeleted := b.call(sdkCall{
+		name:      "Confirm Unencrypted Snapshot Deleted",
+		service:   "ec2",
+		action:    "describeSnapshots",
+		resources: []string{"*"},
+		params: map[string]interface{}{"Filters": []interface{}{
+			map[string]interface{}{"Name": "snapshot-id", "Values.$": "States.Array($.SourceSnapshotId)"},
+		}},
+		resultSelector: map[string]interface{}{"Remaining.$": "$.Snapshots[*].SnapshotId"},
+		resultPath:     "$.DeleteCheck",
+		onFailure:      failed,
+	})
+	deleted := b.choice("Is The Unencrypted Snapshot Gone?").
+		When(sfn.Condition_IsNotPresent(jsii.String("$.DeleteCheck.Remaining[0]")), copyDone, nil).
+		Otherwise(b.notVerified("Unencrypted Snapshot Deletion Not Verified", "Containment.SnapshotNotDeleted",
+			"unencrypted snapshot {} still exists after its encrypted copy {} was verified", "$.SourceSnapshotId", "$.SnapshotId"))
+	keep := b.choice("Does It Replace An Unencrypted Snapshot?").
+		When(sfn.Condition_IsPresent(jsii.String("$.SourceSnapshotId")), del.Next(confirmDeleted).Next(deleted), nil).
+		Otherwise(b.pass("Encrypted Snapshot Preserved", map[string]interface{}{
+			"VolumeId.$":   "$.VolumeId",
+			"SnapshotId.$": "$.SnapshotId",
+		}, ""))
+	return read.Next(b.choice("Is The Snapshot To Keep Verified?").
+		When(verified, keep, nil).
+		Otherwise(b.notVerified("Snapshot To Keep Not Verified", "Containment.SnapshotNotVerified",
+			"snapshot {} is {}, but it must be completed, encrypted and carry its evidence tags", "$.SnapshotId", "$.SnapshotCheck.State")))
+}
+
+// maxSnapshotWaitSeconds caps the wait between two reads of snapshots that
+// are not complete: the wait doubles from SnapshotPollSeconds up to it, so
+// a snapshot of a few minutes is seen complete within about twice its time,
+// and one of a week costs about 700 reads. Each read of every snapshot of
+// the instance is one loop of about 11 history events, whatever the number
+// of volumes: a week of waiting is about 7,700 events, within the 25,000 of
+// an execution even with the copies waited for as long (Documentation/
+// performance.md).
+const maxSnapshotWaitSeconds = 900
+
+// waitForSnapshots reads every snapshot whose ID is listed at idsPath,
+// together, until none is pending, waiting between reads from
+// $.Options.SnapshotPollSeconds, doubled after each read up to
+// maxSnapshotWaitSeconds; then goes to next. A snapshot in state error, or
+// one that no longer exists, fails the step. what names the snapshots in
+// state names.
+func (b *builder) waitForSnapshots(what, idsPath string, failed, next sfn.IChainable) sfn.IChainable {
+	start := b.pass("Start Waiting For "+what, map[string]interface{}{
+		"Seconds.$": "$.Options.SnapshotPollSeconds",
+		"Ids.$":     idsPath,
+		"Count.$":   "States.ArrayLength(" + idsPath + ")",
+	}, "$.Waiting")
+	read := b.call(sdkCall{
+		name:      "Read " + what,
+		service:   "ec2",
+		action:    "describeSnapshots",
+		resources: []string{"*"},
+		params:    map[string]interface{}{"SnapshotIds.$": "$.Waiting.Ids"},
+		resultSelector: map[string]interface{}{
+			"Seen.$":    "States.ArrayLength($.Snapshots)",
+			"Pending.$": "$.Snapshots[?(@.State == 'pending')].SnapshotId",
+			"Errored.$": "$.Snapshots[?(@.State == 'error')].SnapshotId",
+		},
+		resultPath: "$.WaitCheck",
+		onFailure:  failed,
+	})
+	pause := sfn.NewWait(b.scope, jsii.String("Wait For "+what), &sfn.WaitProps{
+		Time: sfn.WaitTime_SecondsPath(jsii.String("$.Waiting.Seconds")),
+	})
+	pause.Next(read)
+	// The next wait, the rest of $.Waiting kept.
+	waiting := func(name string, seconds interface{}) sfn.Pass {
+		fields := map[string]interface{}{"Ids.$": "$.Waiting.Ids", "Count.$": "$.Waiting.Count"}
+		selector(fields, "Seconds", seconds)
+		p := b.pass(name, fields, "$.Waiting")
+		p.Next(pause)
+		return p
+	}
+	double := waiting("Wait Longer For "+what, "States.MathAdd($.Waiting.Seconds, $.Waiting.Seconds)")
+	capped := waiting("Wait The Longest For "+what, maxSnapshotWaitSeconds)
+	pending := sfn.Condition_IsPresent(jsii.String("$.WaitCheck.Pending[0]"))
+	check := b.choice("Are "+what+" Complete?").
+		When(sfn.Condition_IsPresent(jsii.String("$.WaitCheck.Errored[0]")), b.notVerified(what+" Errored", "Containment.SnapshotFailed",
+			"snapshots {} ended in state error", "States.JsonToString($.WaitCheck.Errored)"), nil).
+		When(sfn.Condition_Not(sfn.Condition_NumberEqualsJsonPath(jsii.String("$.WaitCheck.Seen"), jsii.String("$.Waiting.Count"))), b.notVerified(what+" Gone", "Containment.SnapshotsNotFound",
+			"EC2 lists {} of the {} snapshots {} being waited for", "$.WaitCheck.Seen", "$.Waiting.Count", "States.JsonToString($.Waiting.Ids)"), nil).
+		When(sfn.Condition_And(pending, sfn.Condition_NumberLessThanEquals(jsii.String("$.Waiting.Seconds"), jsii.Number(maxSnapshotWaitSeconds/2))), double, nil).
+		When(sfn.Condition_And(pending, sfn.Condition_NumberLessThan(jsii.String("$.Waiting.Seconds"), jsii.Number(maxSnapshotWaitSeconds))), capped, nil).
+		When(pending, pause, nil).
+		Otherwise(next)
+	// DescribeSnapshots with no IDs would list every snapshot the account
+	// can see: with none to wait for, there is nothing to read.
+	return start.Next(b.choice("Are There "+what+" To Wait For?").
+		When(sfn.Condition_NumberEquals(jsii.String("$.Waiting.Count"), jsii.Number(0)), next, nil).
+		Otherwise(read.Next(check)))
 }

@@ -23,10 +23,14 @@ func (b *builder) keepVolumes() branch {
 	list.ItemProcessor(sfn.NewPass(b.scope, jsii.String("Keep Volume"), nil), nil)
 	list.AddCatch(failed, anyError())
 	modify := b.call(sdkCall{
-		name:      "Turn Off DeleteOnTermination",
-		service:   "ec2",
-		action:    "modifyInstanceAttribute",
-		resources: []string{arn("ec2", "instance/*")},
+		name:    "Turn Off DeleteOnTermination",
+		service: "ec2",
+		action:  "modifyInstanceAttribute",
+		// The Service Authorization Reference lists volume as a resource
+		// of ModifyInstanceAttribute: changing a device's
+		// DeleteOnTermination may be authorised on its volume too, so
+		// both are allowed.
+		resources: []string{arn("ec2", "instance/*"), arn("ec2", "volume/*")},
 		params:    map[string]interface{}{"InstanceId.$": "$.InstanceId", "BlockDeviceMappings.$": "$.KeepVolumes"},
 		onFailure: failed,
 	})

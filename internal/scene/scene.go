@@ -397,7 +397,10 @@ func (b *Builder) VPC(ctx context.Context, name string) (*VPC, error) {
 	if _, err := b.EC2.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{
 		InternetGatewayId: aws.String(v.InternetGatewayID),
 		VpcId:             aws.String(v.ID),
-	}); err != nil {
+	}); err != nil && !attachedTo(ctx, b.EC2, v.InternetGatewayID, v.ID) {
+		// The SDK retries a call whose answer it did not get (a loaded
+		// machine); the retry then finds the gateway attached by the
+		// first attempt, which is what was asked.
 		return nil, wrap("attach internet gateway", err)
 	}
 
@@ -1120,4 +1123,18 @@ func (b *Builder) Fleet(ctx context.Context, vpcs []*VPC, n int, spec InstanceSp
 		}
 	}
 	return out, nil
+}
+
+// attachedTo says whether the internet gateway is attached to the VPC.
+func attachedTo(ctx context.Context, client *ec2.Client, gateway, vpc string) bool {
+	out, err := client.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{InternetGatewayIds: []string{gateway}})
+	if err != nil || len(out.InternetGateways) != 1 {
+		return false
+	}
+	for _, a := range out.InternetGateways[0].Attachments {
+		if aws.ToString(a.VpcId) == vpc {
+			return true
+		}
+	}
+	return false
 }
