@@ -153,3 +153,101 @@ def patch_instance_store_root():
     Instance.setup_defaults = _setup_defaults
     InstanceBackend.stop_instances = _stop_instances
     AmisResponse.register_image = register_image
+
+
+# --------------------------------------------------------------------------- #
+# IAM quotas.
+# --------------------------------------------------------------------------- #
+
+# IAM User Guide, "IAM and AWS STS quotas", "IAM and STS character limits":
+# the inline policies of a user, group or role together, whitespace excluded.
+_INLINE_POLICY_QUOTA = {"role": 10240, "group": 5120, "user": 2048}
+MANAGED_POLICY_SIZE_QUOTA = 6144
+ATTACHED_POLICIES_PER_ROLE_QUOTA = 10
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _policy_size(document):
+    """Characters of a policy document as IAM counts them: whitespace excluded."""
+    return len(_WHITESPACE.sub("", document or ""))
+
+
+@_patch
+def patch_inline_policy_quota():
+    """PutRolePolicy (PutGroupPolicy, PutUserPolicy) refuses a document that
+    would make the entity's inline policies together longer than 10,240
+    (5,120, 2,048) characters, whitespace excluded (IAM User Guide, "IAM and
+    AWS STS quotas": "Role policy size cannot exceed 10,240 characters ...
+    IAM doesn't count white space"). A policy replaced under the same name
+    counts once. The answer is HTTP 409 LimitExceeded, "Maximum policy size
+    of 10240 bytes exceeded for role <name>" (as AWS words it, e.g.
+    kubernetes/kops#12558, gchq/sleeper#1459 "(Service: Iam, Status Code:
+    409 ...)"), and the entity's policies are unchanged. moto 5.2.1 stores
+    any size.
+    """
+    from moto.iam.exceptions import LimitExceededException
+    from moto.iam.models import IAMBackend
+
+    def wrap(method, kind, getter):
+        original = _require(IAMBackend, method)
+        quota = _INLINE_POLICY_QUOTA[kind]
+
+        def put(self, name, policy_name, policy_json):
+            entity = getattr(self, getter)(name)
+            others = sum(_policy_size(doc) for pname, doc in entity.policies.items() if pname != policy_name)
+            if others + _policy_size(policy_json) > quota:
+                raise LimitExceededException(
+                    "Maximum policy size of %d bytes exceeded for %s %s" % (quota, kind, name)
+                )
+            return original(self, name, policy_name, policy_json)
+
+        setattr(IAMBackend, method, put)
+
+    wrap("put_role_policy", "role", "get_role")
+    wrap("put_group_policy", "group", "get_group")
+    wrap("put_user_policy", "user", "get_user")
+
+
+@_patch
+def patch_managed_policy_quotas():
+    """CreatePolicy and CreatePolicyVersion refuse a document longer than
+    6,144 characters, whitespace excluded, and AttachRolePolicy an eleventh
+    managed policy on a role (IAM User Guide, "IAM and AWS STS quotas":
+    managed policy size 6,144 characters; managed policies attached to a
+    role: 10 by default). Both answer HTTP 409 LimitExceeded, in IAM's
+    words "Cannot exceed quota for PolicySize: 6144" and "Cannot exceed
+    quota for PoliciesPerRole: 10" (the latter recorded in aws/eks-hybrid#741
+    with "(Service: Iam, Status Code: 409 ...)"). moto 5.2.1 enforces
+    neither; it reports both quotas in GetAccountSummary.
+    """
+    from moto.iam.exceptions import LimitExceededException
+    from moto.iam.models import IAMBackend
+
+    create = _require(IAMBackend, "create_policy")
+    create_version = _require(IAMBackend, "create_policy_version")
+    attach = _require(IAMBackend, "attach_role_policy")
+
+    def check(document):
+        if _policy_size(document) > MANAGED_POLICY_SIZE_QUOTA:
+            raise LimitExceededException("Cannot exceed quota for PolicySize: %d" % MANAGED_POLICY_SIZE_QUOTA)
+
+    def create_policy(self, description, path, policy_document, policy_name, tags):
+        check(policy_document)
+        return create(self, description, path, policy_document, policy_name, tags)
+
+    def create_policy_version(self, policy_arn, policy_document, set_as_default):
+        check(policy_document)
+        return create_version(self, policy_arn, policy_document, set_as_default)
+
+    def attach_role_policy(self, policy_arn, role_name):
+        role = self.get_role(role_name)
+        attached = getattr(role, "managed_policies", {})
+        if policy_arn not in attached and len(attached) >= ATTACHED_POLICIES_PER_ROLE_QUOTA:
+            raise LimitExceededException(
+                "Cannot exceed quota for PoliciesPerRole: %d" % ATTACHED_POLICIES_PER_ROLE_QUOTA
+            )
+        return attach(self, policy_arn, role_name)
+
+    IAMBackend.create_policy = create_policy
+    IAMBackend.create_policy_version = create_policy_version
+    IAMBackend.attach_role_policy = attach_role_policy

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/smithy-go"
 )
 
@@ -171,5 +173,117 @@ func TestStopProtectionRefused(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "UnsupportedOperation" ||
 		!strings.Contains(apiErr.ErrorMessage(), "does not have an 'ebs' root device type") {
 		t.Fatalf("StopInstances of the instance-store-backed instance: %v, want UnsupportedOperation", err)
+	}
+}
+
+// policyOf is a policy document whose size as IAM counts it (whitespace
+// excluded) is exactly size characters, written with whitespace.
+func policyOf(t *testing.T, size int) string {
+	t.Helper()
+	doc := func(sid string) string {
+		return fmt.Sprintf("{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Sid\": \"%s\", \"Effect\": \"Deny\", \"Action\": \"ec2:*\", \"Resource\": \"*\"}\n  ]\n}", sid)
+	}
+	empty := len(strings.Join(strings.Fields(doc("")), ""))
+	if size < empty {
+		t.Fatalf("a policy cannot be shorter than %d", empty)
+	}
+	return doc(strings.Repeat("s", size-empty))
+}
+
+// A role's inline policies together hold at most 10,240 characters,
+// whitespace excluded (IAM User Guide, "IAM and AWS STS quotas"):
+// PutRolePolicy past it fails with LimitExceeded (HTTP 409), "Maximum policy
+// size of 10240 bytes exceeded for role <name>", which the workflow sees as
+// Iam.LimitExceededException, and the role's policies stay as they were.
+// Replacing a policy counts it once.
+func TestInlinePolicyQuota(t *testing.T) {
+	ctx := testCtx(t)
+	c := iam.NewFromConfig(emu.AWSConfig())
+	role := uniqueName(t)
+	if _, err := c.CreateRole(ctx, &iam.CreateRoleInput{
+		RoleName:                 aws.String(role),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(name string, size int) *Execution {
+		t.Helper()
+		task := sdk("iam:putRolePolicy", map[string]any{
+			"RoleName": role, "PolicyName": name, "PolicyDocument": policyOf(t, size),
+		}, "")
+		return runDef(t, map[string]any{"StartAt": "Put", "States": map[string]any{"Put": task}}, map[string]any{})
+	}
+	// 10,240 characters in all: accepted, although the documents with their
+	// whitespace are longer.
+	mustSucceed(t, put("deny-1", 5000))
+	mustSucceed(t, put("deny-2", 5240))
+	mustSucceed(t, put("deny-2", 5240)) // the same policy again
+	ex := put("deny-3", 200)
+	if ex.Status != "FAILED" || ex.Error != "Iam.LimitExceededException" {
+		t.Fatalf("status %s error %q, want FAILED Iam.LimitExceededException", ex.Status, ex.Error)
+	}
+	checkSDKCause(t, ex.Cause, "Maximum policy size of 10240 bytes exceeded for role "+role, "Iam", 409)
+	ex = put("deny-2", 5241)
+	if ex.Status != "FAILED" || ex.Error != "Iam.LimitExceededException" {
+		t.Fatalf("growing a policy past the quota: status %s error %q, want FAILED Iam.LimitExceededException", ex.Status, ex.Error)
+	}
+	names, err := c.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(role)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(names.PolicyNames) != "[deny-1 deny-2]" {
+		t.Fatalf("role policies %v, want [deny-1 deny-2]", names.PolicyNames)
+	}
+	got, err := c.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String("deny-2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc := aws.ToString(got.PolicyDocument); !strings.Contains(doc, strings.Repeat("s", 5000)) || strings.Contains(doc, strings.Repeat("s", 5200)) {
+		t.Fatalf("deny-2 was changed by the refused PutRolePolicy")
+	}
+}
+
+// Managed policies: a document holds at most 6,144 characters, whitespace
+// excluded, and a role takes at most 10 of them (IAM User Guide, "IAM and
+// AWS STS quotas"); past either, LimitExceeded (HTTP 409) "Cannot exceed
+// quota for PolicySize: 6144" / "... PoliciesPerRole: 10".
+func TestManagedPolicyQuotas(t *testing.T) {
+	ctx := testCtx(t)
+	c := iam.NewFromConfig(emu.AWSConfig())
+	name := uniqueName(t)
+	limitExceeded := func(err error, message string) {
+		t.Helper()
+		var apiErr smithy.APIError
+		if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "LimitExceeded" || apiErr.ErrorMessage() != message {
+			t.Fatalf("%v, want LimitExceeded %q", err, message)
+		}
+	}
+	_, err := c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String(name + "-big"), PolicyDocument: aws.String(policyOf(t, 6145))})
+	limitExceeded(err, "Cannot exceed quota for PolicySize: 6144")
+	if _, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	var arns []string
+	for i := 0; i < 11; i++ {
+		policy := fmt.Sprintf("%s-%d", name, i)
+		_, err := c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String(policy), PolicyDocument: aws.String(policyOf(t, 6144))})
+		var exists *iamtypes.EntityAlreadyExistsException
+		if err != nil && !errors.As(err, &exists) { // a retried call finds its first attempt's policy
+			t.Fatalf("CreatePolicy of 6,144 characters: %v", err)
+		}
+		arns = append(arns, fmt.Sprintf("arn:aws:iam::%s:policy/%s", emu.AccountID(), policy))
+	}
+	for i, arn := range arns {
+		_, err := c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(name), PolicyArn: aws.String(arn)})
+		if i < 10 && err != nil {
+			t.Fatalf("attaching policy %d: %v", i+1, err)
+		}
+		if i == 10 {
+			limitExceeded(err, "Cannot exceed quota for PoliciesPerRole: 10")
+		}
+	}
+	// Attaching one that is attached already changes nothing and succeeds.
+	if _, err := c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(name), PolicyArn: aws.String(arns[0])}); err != nil {
+		t.Fatalf("attaching an attached policy again: %v", err)
 	}
 }
