@@ -7,6 +7,11 @@ not, and names the AWS page it follows. None makes the emulator kinder than
 AWS: the settings (launcher.CONFIG_SETTINGS, POST /_emulator/config) may only
 lower a quota below AWS's figure, so that a test can reach it cheaply; their
 defaults are AWS's.
+
+Settings:
+  history_event_limit       events in one execution's history (AWS: 25,000)
+  payload_size_limit        bytes of a state's input/output or a task's
+                            result, as UTF-8 JSON (AWS: 262,144 = 256 KiB)
 """
 
 import re
@@ -251,3 +256,169 @@ def patch_managed_policy_quotas():
     IAMBackend.create_policy = create_policy
     IAMBackend.create_policy_version = create_policy_version
     IAMBackend.attach_role_policy = attach_role_policy
+
+
+# --------------------------------------------------------------------------- #
+# Step Functions quotas.
+# --------------------------------------------------------------------------- #
+
+AWS_HISTORY_EVENT_LIMIT = 25000
+AWS_PAYLOAD_SIZE_LIMIT = 256 * 1024
+LIMITS.history_event_limit = AWS_HISTORY_EVENT_LIMIT
+LIMITS.payload_size_limit = AWS_PAYLOAD_SIZE_LIMIT
+launcher.CONFIG_SETTINGS["history_event_limit"] = _int_setting("history_event_limit", 3, AWS_HISTORY_EVENT_LIMIT)
+launcher.CONFIG_SETTINGS["payload_size_limit"] = _int_setting("payload_size_limit", 2, AWS_PAYLOAD_SIZE_LIMIT)
+
+_TERMINAL_EVENTS = {"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"}
+
+
+@_patch
+def patch_history_event_limit():
+    """An execution whose history would pass 25,000 events fails: event
+    25,000 is ExecutionFailed, error States.Runtime, cause "The execution
+    reached the maximum number of history events (25000).", and nothing
+    after it runs (Step Functions Developer Guide, "Step Functions service
+    quotas": execution history, 25,000 events, a hard quota; "Using Map
+    state ... to avoid reaching the history quota"). The error and cause are
+    AWS's as reported by users (loads/ardere#86, aws-samples/amazon-omics-
+    end-to-end-genomics#3) and, with the event ids, in floci-io/floci#2734
+    (a Choice loop on AWS: event 24,999 its last ChoiceStateExited, event
+    25,000 the ExecutionFailed). States.Runtime is not caught by a Catch.
+    An execution that ends by itself as its 25,000th event ends as it would.
+    moto 5.2.1 records events without end.
+
+    The limit is read when the execution starts (setting history_event_limit,
+    AWS's figure by default). Events of inline Map iterations and Parallel
+    branches count, as on AWS; a child execution has its own history.
+    """
+    from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
+    from moto.stepfunctions.parser.asl.eval import environment as environment_mod
+    from moto.stepfunctions.parser.asl.eval.event import event_manager as em_mod
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    Environment = _require(environment_mod, "Environment")
+    EventManager = _require(em_mod, "EventManager")
+    EventHistoryContext = _require(em_mod, "EventHistoryContext")
+    em_init = _require(EventManager, "__init__")
+    add_event = _require(EventManager, "add_event")
+    env_init = _require(Environment, "__init__")
+    set_error = _require(Environment, "set_error")
+    set_ended = _require(Environment, "set_ended")
+    _require(_require(EventManager(), "_event_id_gen"), "_next_id")
+
+    def __init__(self, *args, **kwargs):
+        em_init(self, *args, **kwargs)
+        self._emu_lock = threading.Lock()
+        self._emu_limit = LIMITS.history_event_limit
+        self._emu_failure = None
+        self._emu_root = None
+
+    def _add_event(self, context, event_type, event_details=None, timestamp=None, update_source_event_id=True):
+        with self._emu_lock:
+            if self._emu_failure is not None:
+                # The execution has ended at the limit: nothing more is recorded.
+                return self._emu_limit
+            next_id = self._event_id_gen._next_id
+            terminal = str(getattr(event_type, "value", event_type)) in _TERMINAL_EVENTS
+            if next_id < self._emu_limit or (next_id == self._emu_limit and terminal):
+                return add_event(self, context, event_type, event_details, timestamp, update_source_event_id)
+            failure = ExecutionFailedEventDetails(
+                error="States.Runtime",
+                cause="The execution reached the maximum number of history events (%d)." % self._emu_limit,
+            )
+            event_id = add_event(
+                self,
+                EventHistoryContext(previous_event_id=next_id - 1),
+                HistoryEventType.ExecutionFailed,
+                EventDetails(executionFailedEventDetails=failure),
+            )
+            self._emu_failure = failure
+            root = self._emu_root
+        if root is not None:
+            root.set_error(failure)
+        return event_id
+
+    def _env_init(self, *args, **kwargs):
+        env_init(self, *args, **kwargs)
+        # A frame (Map iteration, Parallel branch) makes a manager of its own
+        # here and is then given its parent's: the first environment a
+        # manager has is the execution's.
+        if getattr(self.event_manager, "_emu_root", None) is None:
+            self.event_manager._emu_root = self
+
+    def _set_error(self, error):
+        failure = getattr(self.event_manager, "_emu_failure", None)
+        set_error(self, failure if failure is not None else error)
+
+    def _set_ended(self):
+        failure = getattr(self.event_manager, "_emu_failure", None)
+        if failure is not None:
+            set_error(self, failure)
+            return
+        set_ended(self)
+
+    EventManager.__init__ = __init__
+    EventManager.add_event = _add_event
+    Environment.__init__ = _env_init
+    Environment.set_error = _set_error
+    Environment.set_ended = _set_ended
+
+
+def _payload_bytes(text):
+    return len(text.encode("utf-8"))
+
+
+def _within_payload_quota_json(value):
+    """State data (any JSON value, a string too) measured as its JSON text."""
+    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+
+    return _payload_bytes(to_json_str(value)) <= LIMITS.payload_size_limit
+
+
+def _within_payload_quota(value):
+    """moto's contract: a str is already JSON text (a Lambda payload)."""
+    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+
+    text = value if isinstance(value, str) else to_json_str(value)
+    return _payload_bytes(text) <= LIMITS.payload_size_limit
+
+
+@_patch
+def patch_payload_size_limit():
+    """A state's output, or a task's result, larger than 256 KiB (262,144
+    bytes of UTF-8 JSON) fails with States.DataLimitExceeded, cause "The
+    state/task '<name>' returned a result with a size exceeding the maximum
+    number of bytes service limit." (Step Functions Developer Guide, "Step
+    Functions service quotas": maximum input or output size for a task,
+    state, or execution, 256 KiB; "Handling errors": States.DataLimitExceeded
+    when the output of a connector or of a state is larger than that).
+
+    moto 5.2.1 already checks where AWS does (moto.stepfunctions.parser.
+    quotas, used by the state output check and the task result check) and
+    answers as AWS does in executions recorded against AWS (LocalStack's
+    tests/aws/services/stepfunctions/v2/error_handling/test_states_errors
+    .snapshot.json, 2024-03-21): a Pass state's too large output fails the
+    execution at once, ExecutionFailed after PassStateEntered; a task's too
+    large result is a TaskFailed that the task's Catch can catch, even by
+    States.ALL. This patch makes the figure a setting (payload_size_limit,
+    AWS's by default), and lets a payload of exactly 262,144 bytes through,
+    as AWS's quota is a maximum (moto refused it), and measures a string
+    state output or task result as JSON, quotes included (moto measured the
+    bare string).
+    """
+    import importlib
+
+    from moto.stepfunctions.parser import quotas
+
+    original = _require(quotas, "is_within_size_quota")
+    quotas.is_within_size_quota = _within_payload_quota
+    base = "moto.stepfunctions.parser.asl.component.state."
+    for name, check in (
+        (base + "state", _within_payload_quota_json),
+        (base + "exec.state_task.service.state_task_service", _within_payload_quota_json),
+        (base + "exec.state_task.state_task_lambda", _within_payload_quota),
+    ):
+        mod = importlib.import_module(name)
+        if _require(mod, "is_within_size_quota") is not original:
+            _fail("%s.is_within_size_quota is not moto's original" % name)
+        mod.is_within_size_quota = check

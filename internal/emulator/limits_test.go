@@ -1,18 +1,21 @@
 package emulator
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
 )
 
@@ -32,6 +35,20 @@ func checkSDKCause(t *testing.T, cause, message, service string, status int) {
 	if strings.Contains(cause, "Error Code") {
 		t.Fatalf("cause %q names an error code; AWS's does not", cause)
 	}
+}
+
+// withLimits sets the quotas and snapshot timing for the rest of the test,
+// and AWS's figures after it. Tests that use it must not run in parallel.
+func withLimits(t *testing.T, l Limits) {
+	t.Helper()
+	if err := emu.SetLimits(testCtx(t), l); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := emu.ResetLimits(context.Background()); err != nil {
+			t.Errorf("ResetLimits: %v", err)
+		}
+	})
 }
 
 // launch runs one more instance in the scene's subnet.
@@ -285,5 +302,182 @@ func TestManagedPolicyQuotas(t *testing.T) {
 	// Attaching one that is attached already changes nothing and succeeds.
 	if _, err := c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(name), PolicyArn: aws.String(arns[0])}); err != nil {
 		t.Fatalf("attaching an attached policy again: %v", err)
+	}
+}
+
+// passLoop is a workflow of two Pass states that loop for ever, each event
+// pair cheap (no ResultPath to parse).
+func passLoop() map[string]any {
+	return map[string]any{
+		"StartAt": "Ping",
+		"States": map[string]any{
+			"Ping": map[string]any{"Type": "Pass", "ResultPath": nil, "Next": "Pong"},
+			"Pong": map[string]any{"Type": "Pass", "ResultPath": nil, "Next": "Ping"},
+		},
+	}
+}
+
+// checkHistoryLimit checks that ex failed at the history limit as on AWS:
+// States.Runtime, "The execution reached the maximum number of history
+// events (<limit>).", in event number limit, an ExecutionFailed following
+// event limit-1, with nothing after it.
+func checkHistoryLimit(t *testing.T, ex *Execution, limit int) {
+	t.Helper()
+	cause := fmt.Sprintf("The execution reached the maximum number of history events (%d).", limit)
+	if ex.Status != "FAILED" || ex.Error != "States.Runtime" || ex.Cause != cause {
+		t.Fatalf("status %s error %q cause %q, want FAILED States.Runtime %q", ex.Status, ex.Error, ex.Cause, cause)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	events, err := emu.History(ctx, ex.ARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := events[len(events)-1]
+	if len(events) != limit || last.Type != sfntypes.HistoryEventTypeExecutionFailed || last.Id != int64(limit) || last.PreviousEventId != int64(limit-1) {
+		t.Fatalf("%d events, last %s id %d after %d; want %d events, the last ExecutionFailed id %d after %d",
+			len(events), last.Type, last.Id, last.PreviousEventId, limit, limit, limit-1)
+	}
+	if d := last.ExecutionFailedEventDetails; d == nil || aws.ToString(d.Error) != "States.Runtime" || aws.ToString(d.Cause) != cause {
+		t.Fatalf("ExecutionFailed details %+v", last.ExecutionFailedEventDetails)
+	}
+}
+
+// An execution whose history would pass the limit fails, with the limit's
+// event its ExecutionFailed (Step Functions Developer Guide, "Step Functions
+// service quotas": 25,000 events; AWS's error and cause as recorded in
+// floci-io/floci#2734). The limit is lowered here so the test is cheap. A
+// Catch on States.ALL around the loop (a Parallel's) does not catch it, a
+// Map's iterations count, and an execution that ends in its limit-th event
+// ends as it would.
+func TestHistoryEventLimit(t *testing.T) {
+	limit := 40
+	withLimits(t, Limits{HistoryEventLimit: &limit})
+	checkHistoryLimit(t, runDef(t, passLoop(), map[string]any{}), limit)
+
+	caught := map[string]any{
+		"StartAt": "Guarded",
+		"States": map[string]any{
+			"Guarded": map[string]any{
+				"Type":     "Parallel",
+				"Branches": []any{passLoop()},
+				"Catch":    []any{map[string]any{"ErrorEquals": []any{"States.ALL"}, "Next": "Caught"}},
+				"End":      true,
+			},
+			"Caught": map[string]any{"Type": "Succeed"},
+		},
+	}
+	checkHistoryLimit(t, runDef(t, caught, map[string]any{}), limit)
+
+	mapped := map[string]any{
+		"StartAt": "Each",
+		"States": map[string]any{
+			"Each": map[string]any{
+				"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 1,
+				"ItemProcessor": map[string]any{
+					"ProcessorConfig": map[string]any{"Mode": "INLINE"},
+					"StartAt":         "A",
+					"States": map[string]any{
+						"A": map[string]any{"Type": "Pass", "Next": "B"},
+						"B": map[string]any{"Type": "Pass", "End": true},
+					},
+				},
+				"End": true,
+			},
+		},
+	}
+	// Find how many events 5 iterations make, then make that the limit: 5
+	// iterations end in its last event, 6 reach it.
+	awsLimit := HistoryEventLimit
+	withLimits(t, Limits{HistoryEventLimit: &awsLimit})
+	ex := runDef(t, mapped, map[string]any{"items": make([]int, 5)})
+	mustSucceed(t, ex)
+	events, err := emu.History(testCtx(t), ex.ARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit = len(events)
+	withLimits(t, Limits{HistoryEventLimit: &limit})
+	mustSucceed(t, runDef(t, mapped, map[string]any{"items": make([]int, 5)}))
+	checkHistoryLimit(t, runDef(t, mapped, map[string]any{"items": make([]int, 6)}), limit)
+}
+
+// AWS's own figure, 25,000 events: a Pass loop reaches it in about 15 s.
+func TestHistoryEventLimitDefault(t *testing.T) {
+	if testing.Short() {
+		t.Skip("25,000 events take about 15 s")
+	}
+	if err := emu.ResetLimits(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	arn, err := emu.CreateStateMachine(ctx, uniqueName(t), asl(t, passLoop()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := emu.RunExecution(ctx, arn, "{}", 4*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkHistoryLimit(t, ex, HistoryEventLimit)
+}
+
+// A state whose output is larger than 256 KiB fails the execution with
+// States.DataLimitExceeded (Step Functions Developer Guide, "Step Functions
+// service quotas" and "Handling errors"): a Pass state of 300 KiB fails at
+// once, ExecutionFailed right after PassStateEntered, as recorded against
+// AWS (LocalStack, test_states_errors.snapshot.json, test_start_large_input).
+// 262,144 bytes of JSON pass; one more fails.
+func TestPayloadSizeLimit(t *testing.T) {
+	pass := func(result any) map[string]any {
+		return map[string]any{"StartAt": "Big", "States": map[string]any{"Big": map[string]any{"Type": "Pass", "Result": result, "End": true}}}
+	}
+	ex := runDef(t, pass(map[string]any{"blob": strings.Repeat("a", 300*1024)}), map[string]any{})
+	cause := "The state/task 'Big' returned a result with a size exceeding the maximum number of bytes service limit."
+	if ex.Status != "FAILED" || ex.Error != "States.DataLimitExceeded" || ex.Cause != cause {
+		t.Fatalf("status %s error %q cause %q, want FAILED States.DataLimitExceeded %q", ex.Status, ex.Error, ex.Cause, cause)
+	}
+	events, err := emu.History(testCtx(t), ex.ARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, ev := range events {
+		types = append(types, string(ev.Type))
+	}
+	if got := strings.Join(types, " "); got != "ExecutionStarted PassStateEntered ExecutionFailed" {
+		t.Fatalf("history %s, want ExecutionStarted PassStateEntered ExecutionFailed", got)
+	}
+	// A JSON string of exactly 262,144 bytes, quotes included, is allowed.
+	mustSucceed(t, runDef(t, pass(strings.Repeat("a", PayloadSizeLimit-2)), map[string]any{}))
+	if ex := runDef(t, pass(strings.Repeat("a", PayloadSizeLimit-1)), map[string]any{}); ex.Error != "States.DataLimitExceeded" {
+		t.Fatalf("a payload of 262,145 bytes: status %s error %q, want States.DataLimitExceeded", ex.Status, ex.Error)
+	}
+}
+
+// A task whose result is over the (lowered) payload limit fails with
+// States.DataLimitExceeded, which the task's Catch can catch, even as
+// States.ALL: so AWS answered in LocalStack's recordings
+// (test_states_errors.snapshot.json,
+// test_service_task_lambada_catch_state_all_data_limit_exceeded_on_large_utf8_response).
+func TestTaskResultSizeLimit(t *testing.T) {
+	s := newScene(t)
+	limit := 1024
+	withLimits(t, Limits{PayloadSizeLimit: &limit})
+	task := sdk("ec2:describeInstances", map[string]any{"InstanceIds.$": "States.Array($.id)"}, "")
+	task["Catch"] = []any{map[string]any{"ErrorEquals": []any{"States.ALL"}, "ResultPath": "$.failure", "Next": "Caught"}}
+	def := map[string]any{"StartAt": "Describe", "States": map[string]any{
+		"Describe": task,
+		"Caught":   map[string]any{"Type": "Pass", "OutputPath": "$.failure", "End": true},
+	}}
+	ex := runDef(t, def, map[string]string{"id": s.instance})
+	mustSucceed(t, ex)
+	var out struct{ Error, Cause string }
+	if err := json.Unmarshal([]byte(ex.Output), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Error != "States.DataLimitExceeded" || !strings.HasSuffix(out.Cause, "returned a result with a size exceeding the maximum number of bytes service limit.") {
+		t.Fatalf("caught %+v, want States.DataLimitExceeded", out)
 	}
 }
