@@ -12,6 +12,12 @@ Settings:
   history_event_limit       events in one execution's history (AWS: 25,000)
   payload_size_limit        bytes of a state's input/output or a task's
                             result, as UTF-8 JSON (AWS: 262,144 = 256 KiB)
+  snapshot_seconds_per_gib  scaled seconds an EBS snapshot (or a copy) takes
+                            per GiB of its volume (default 10); 0 completes
+                            snapshots at once, as moto does
+  scaled_now                read only: the emulated account's clock (epoch
+                            seconds), which Wait and Retry sleeps advance by
+                            what they ask for, whatever the time scale
 """
 
 import re
@@ -422,3 +428,123 @@ def patch_payload_size_limit():
         if _require(mod, "is_within_size_quota") is not original:
             _fail("%s.is_within_size_quota is not moto's original" % name)
         mod.is_within_size_quota = check
+
+
+# --------------------------------------------------------------------------- #
+# Time: a scaled clock, and snapshots that take it.
+# --------------------------------------------------------------------------- #
+
+# A first, full EBS snapshot at about 100 MiB/s: 10 s per GiB, so a 2 TiB
+# volume takes 5 h 41 min. AWS documents no figure ("there is no way to
+# predict the creation time", AWS re:Post knowledge center,
+# "ebs-incremental-snapshot-creation-slow": it grows with the volume's size
+# and the changed blocks); time-based snapshot copies are given 15 minutes
+# to 48 hours (EC2 API reference, CopySnapshot CompletionDurationMinutes).
+DEFAULT_SNAPSHOT_SECONDS_PER_GIB = 10.0
+LIMITS.snapshot_seconds_per_gib = DEFAULT_SNAPSHOT_SECONDS_PER_GIB
+# Scaled seconds the emulated clock is ahead of the real one.
+LIMITS.clock_offset = 0.0
+
+
+def scaled_now():
+    """The emulated account's clock, in epoch seconds: real time, plus every
+    scaled second a Wait or Retry sleep asked for and did not really sleep."""
+    return time.time() + LIMITS.clock_offset
+
+
+def _set_seconds_per_gib(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError("snapshot_seconds_per_gib must be a number >= 0")
+    LIMITS.snapshot_seconds_per_gib = float(value)
+
+
+def _set_scaled_now(_value):
+    raise ValueError("scaled_now is read only: Wait and Retry sleeps advance it")
+
+
+launcher.CONFIG_SETTINGS["snapshot_seconds_per_gib"] = (_set_seconds_per_gib, lambda: LIMITS.snapshot_seconds_per_gib)
+launcher.CONFIG_SETTINGS["scaled_now"] = (_set_scaled_now, scaled_now)
+
+
+@_patch
+def patch_scaled_clock():
+    """The emulated account's clock runs in scaled time: a Wait or a Retry
+    backoff that asks for N seconds moves it N seconds on, however short the
+    real sleep (time_scale, launcher._scaled_sleep). It is one clock for the
+    account, like AWS's wall clock: waits that overlap in real time (Map
+    iterations, concurrent executions) move it to the latest wake-up among
+    them, not by their sum; the time between them passes as real time.
+    Snapshot completion (below) reads it. An execution stopped during its
+    Wait does not move it."""
+    original = _require(launcher, "_scaled_sleep")
+    lock = threading.Lock()
+
+    def _scaled_sleep(env, seconds, kind):
+        wake = scaled_now() + max(float(seconds), 0.0)
+        original(env, seconds, kind)
+        is_running = getattr(env, "is_running", None)
+        if is_running is not None and not is_running():
+            return
+        with lock:
+            behind = wake - scaled_now()
+            if behind > 0:
+                LIMITS.clock_offset += behind
+
+    launcher._scaled_sleep = _scaled_sleep
+
+
+@_patch
+def patch_snapshot_completion_time():
+    """An EBS snapshot, and a CopySnapshot copy, stays "pending" until its
+    volume's size in GiB times snapshot_seconds_per_gib (10 s by default,
+    about 100 MiB/s) of scaled time has passed since it was created, its
+    Progress rising from "0%"; then it is "completed", "100%". So a 2 TiB
+    volume's first snapshot takes 5 h 41 min of scaled time, and a workflow
+    waiting for it loops that long, in history events too. EBS User Guide,
+    "Amazon EBS snapshots": snapshots are created asynchronously and stay
+    pending until all modified blocks are transferred to Amazon S3, which
+    can take several hours for large initial snapshots. moto 5.2.1 completes
+    them at once.
+
+    When snapshot_pending_describes is N > 0 (launcher, patch_snapshot_pending)
+    a snapshot created then follows that model only: pending for N
+    DescribeSnapshots views. The snapshots behind AMIs are completed.
+    """
+    from moto.ec2.models.elastic_block_store import Snapshot
+
+    init = _require(Snapshot, "__init__")
+    status = _require(Snapshot, "status")
+    progress = _require(Snapshot, "progress")
+    if not isinstance(status, property) or not isinstance(progress, property) or status.fset is None:
+        _fail("Snapshot.status/progress are not the launcher's properties (patch_snapshot_pending)")
+
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        counted = self.__dict__.get("_emu_pending_left", 0) > 0
+        size = getattr(getattr(self, "volume", None), "size", 0) or 0
+        needed = 0.0 if counted or self.from_ami else float(size) * LIMITS.snapshot_seconds_per_gib
+        self.__dict__["_emu_needed"] = needed
+        self.__dict__["_emu_created"] = scaled_now()
+
+    def _fraction(self):
+        needed = self.__dict__.get("_emu_needed", 0.0)
+        if needed <= 0:
+            return 1.0
+        return (scaled_now() - self.__dict__.get("_emu_created", 0.0)) / needed
+
+    def _get_status(self):
+        value = status.fget(self)
+        if value == "completed" and _fraction(self) < 1.0:
+            return "pending"
+        return value
+
+    def _progress(self):
+        value = progress.fget(self)
+        done = _fraction(self)
+        if value == "100%" and done < 1.0:
+            return "%d%%" % min(99, max(0, int(done * 100)))
+        return value
+
+    Snapshot.__init__ = __init__
+    Snapshot.status = property(_get_status, status.fset)
+    Snapshot.progress = property(_progress)

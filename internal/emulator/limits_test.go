@@ -481,3 +481,181 @@ func TestTaskResultSizeLimit(t *testing.T) {
 		t.Fatalf("caught %+v, want States.DataLimitExceeded", out)
 	}
 }
+
+// snapshotWaitDef creates a snapshot of each of two volumes and, in a
+// Parallel branch for each, polls it with DescribeSnapshots every 600 s of
+// Wait until it is completed.
+func snapshotWaitDef() map[string]any {
+	branch := func(name, volume string) map[string]any {
+		return map[string]any{
+			"StartAt": "Snapshot " + name,
+			"States": map[string]any{
+				"Snapshot " + name: map[string]any{
+					"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:ec2:createSnapshot",
+					"Parameters":     map[string]any{"VolumeId.$": volume, "Description": "forensics " + name},
+					"ResultSelector": map[string]any{"id.$": "$.SnapshotId"},
+					"Next":           "Poll " + name,
+				},
+				"Poll " + name: map[string]any{
+					"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:ec2:describeSnapshots",
+					"Parameters":     map[string]any{"SnapshotIds.$": "States.Array($.id)"},
+					"ResultSelector": map[string]any{"state.$": "$.Snapshots[0].State"},
+					"ResultPath":     "$.poll", "Next": "Done " + name + "?",
+				},
+				"Done " + name + "?": map[string]any{
+					"Type":    "Choice",
+					"Choices": []any{map[string]any{"Variable": "$.poll.state", "StringEquals": "completed", "Next": "Done " + name}},
+					"Default": "Wait " + name,
+				},
+				"Wait " + name: map[string]any{"Type": "Wait", "Seconds": 600, "Next": "Poll " + name},
+				"Done " + name: map[string]any{"Type": "Pass", "OutputPath": "$.id", "End": true},
+			},
+		}
+	}
+	return map[string]any{
+		"StartAt": "Both",
+		"States": map[string]any{
+			"Both": map[string]any{
+				"Type":     "Parallel",
+				"Branches": []any{branch("2 TiB", "$.big"), branch("1 GiB", "$.small")},
+				"End":      true,
+			},
+		},
+	}
+}
+
+// progressSeen returns, for each snapshot, the Progress its CreateSnapshot
+// and then each DescribeSnapshots of it answered, in order, from the
+// execution's TaskSucceeded events.
+func progressSeen(t *testing.T, arn string) map[string][]string {
+	t.Helper()
+	_, succeeded, _ := taskOutputs(t, arn)
+	seen := map[string][]string{}
+	for _, text := range succeeded {
+		var out struct {
+			SnapshotID string `json:"SnapshotId"`
+			Progress   string
+			Snapshots  []struct {
+				SnapshotID string `json:"SnapshotId"`
+				Progress   string
+			}
+		}
+		if err := json.Unmarshal([]byte(text), &out); err != nil {
+			t.Fatalf("task output %s: %v", text, err)
+		}
+		if out.SnapshotID != "" {
+			seen[out.SnapshotID] = append(seen[out.SnapshotID], out.Progress)
+		}
+		for _, snap := range out.Snapshots {
+			seen[snap.SnapshotID] = append(seen[snap.SnapshotID], snap.Progress)
+		}
+	}
+	return seen
+}
+
+// A snapshot takes its volume's size times 10 s of scaled time (about
+// 100 MiB/s; EBS snapshots stay pending until their blocks are copied, hours
+// for a large first snapshot): a 2 TiB volume's stays pending, its Progress
+// rising, for 20,480 s, so the workflow's 600 s Wait loop runs 35 times, in
+// history events too, while a 1 GiB one is completed at the first poll after
+// one Wait. The scaled clock moves by what the Waits ask for although they
+// do not really sleep (time scale 0). A CopySnapshot copy takes its time too.
+func TestSnapshotCompletionTime(t *testing.T) {
+	s := newScene(t)
+	ctx := testCtx(t)
+	perGiB := DefaultSnapshotSecondsPerGiB
+	withLimits(t, Limits{SnapshotSecondsPerGiB: &perGiB})
+	volume := func(size int32) string {
+		v, err := s.ec2.CreateVolume(ctx, &ec2.CreateVolumeInput{AvailabilityZone: aws.String("us-east-1a"), Size: aws.Int32(size)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(v.VolumeId)
+	}
+	big, small := volume(2048), volume(1)
+	if err := emu.ResetDelays(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before, err := emu.ScaledNow(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	ex := runDef(t, snapshotWaitDef(), map[string]string{"big": big, "small": small})
+	mustSucceed(t, ex)
+	after, err := emu.ScaledNow(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	needed := 2048 * perGiB
+	waits := 35 // the first poll at 0 s, the 36th at 21,000 s >= 20,480 s
+	if scaled := after.Sub(before).Seconds(); scaled < float64(waits)*600 || time.Since(start) > time.Minute {
+		t.Errorf("the execution took %.0f s of scaled time in %s, want at least %d s in well under a minute", scaled, time.Since(start), waits*600)
+	}
+	var ids []string
+	if err := json.Unmarshal([]byte(ex.Output), &ids); err != nil || len(ids) != 2 {
+		t.Fatalf("output %s: want the two snapshot IDs", ex.Output)
+	}
+	seen := progressSeen(t, ex.ARN)
+	bigSeen, smallSeen := seen[ids[0]], seen[ids[1]]
+	if len(bigSeen) != waits+2 || bigSeen[0] != "0%" || bigSeen[len(bigSeen)-1] != "100%" {
+		t.Fatalf("2 TiB snapshot: Progress %v, want 0%% at creation, %d polls, the last 100%%", bigSeen, waits+1)
+	}
+	prev := 0
+	for i, p := range bigSeen[1 : len(bigSeen)-1] {
+		var n int
+		if _, err := fmt.Sscanf(p, "%d%%", &n); err != nil || n < prev || n > 99 {
+			t.Fatalf("2 TiB snapshot: Progress %v does not rise while pending (poll %d)", bigSeen, i)
+		}
+		if want := int(float64(i) * 600 / needed * 100); n < want-1 || n > want+1 {
+			t.Fatalf("2 TiB snapshot: poll %d at %d s saw %s, want about %d%%", i, i*600, p, want)
+		}
+		prev = n
+	}
+	if len(smallSeen) != 3 || smallSeen[0] != "0%" || smallSeen[1] == "100%" || smallSeen[2] != "100%" {
+		t.Fatalf("1 GiB snapshot: Progress %v, want 0%% when created, pending at once, completed after one Wait", smallSeen)
+	}
+	delays, err := emu.Delays(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, d := range delays {
+		count[d.State]++
+	}
+	if count["Wait 2 TiB"] != waits || count["Wait 1 GiB"] != 1 {
+		t.Fatalf("waits %v, want %d of 2 TiB and 1 of 1 GiB", count, waits)
+	}
+	events, err := emu.History(ctx, ex.ARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered := 0
+	for _, ev := range events {
+		if ev.Type == sfntypes.HistoryEventTypeWaitStateEntered && aws.ToString(ev.StateEnteredEventDetails.Name) == "Wait 2 TiB" {
+			entered++
+		}
+	}
+	if entered != waits {
+		t.Fatalf("%d WaitStateEntered events of the 2 TiB loop, want %d", entered, waits)
+	}
+
+	// A copy of the completed 2 TiB snapshot takes as long.
+	cp, err := s.ec2.CopySnapshot(ctx, &ec2.CopySnapshotInput{SourceRegion: aws.String("us-east-1"), SourceSnapshotId: aws.String(ids[0]), Encrypted: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied, err := s.ec2.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{SnapshotIds: []string{aws.ToString(cp.SnapshotId), ids[0]}})
+	if err != nil || len(copied.Snapshots) != 2 {
+		t.Fatalf("DescribeSnapshots: %v %+v", err, copied)
+	}
+	for _, snap := range copied.Snapshots {
+		want := ec2types.SnapshotStateCompleted
+		if aws.ToString(snap.SnapshotId) == aws.ToString(cp.SnapshotId) {
+			want = ec2types.SnapshotStatePending
+		}
+		if snap.State != want {
+			t.Errorf("snapshot %s is %s, want %s (the source completed, its copy pending)", aws.ToString(snap.SnapshotId), snap.State, want)
+		}
+	}
+}
