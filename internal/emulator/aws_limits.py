@@ -548,3 +548,157 @@ def patch_snapshot_completion_time():
     Snapshot.__init__ = __init__
     Snapshot.status = property(_get_status, status.fset)
     Snapshot.progress = property(_progress)
+
+
+# --------------------------------------------------------------------------- #
+# aws-sdk result member names.
+# --------------------------------------------------------------------------- #
+
+# software.amazon.awssdk.codegen.naming.DefaultNamingStrategy (AWS SDK for
+# Java v2): a member whose Java name would be one of these takes the suffix
+# "Value" (hence Step Functions' documented "EqualsValue").
+_JAVA_KEYWORDS = frozenset(
+    "abstract assert boolean break byte case catch char class const continue default do double else enum "
+    "extends false final finally float for goto if implements import instanceof int interface long native "
+    "new null package private protected public return short static strictfp super switch synchronized this "
+    "throw throws transient true try void volatile while".split()
+)
+_RESERVED_STRUCTURE_METHODS = frozenset(
+    "equals finalize getClass hashCode notify notifyAll toString wait builder sdkFields toBuilder "
+    "overrideConfiguration sdkHttpResponse".split()
+)
+# Member renames in the Java SDK's service customizations (DynamoDB's
+# AttributeValue NULL is NUL there: aws/aws-sdk-java-v2#6360).
+_JAVA_MEMBER_CUSTOMIZATIONS = {("dynamodb", "AttributeValue", "NULL"): "NUL"}
+
+
+def _uncapitalize(name):
+    """software.amazon.awssdk.codegen.internal.Utils.unCapitalize: lowers the
+    leading run of capitals, but not a capital that starts a word
+    ("SSEKMSKeyId" -> "ssekmsKeyId", "ETag" -> "eTag", "MD5OfBody" ->
+    "md5OfBody", "ChecksumSHA256" unchanged but the first letter)."""
+    out, i, n = [], 0, len(name)
+    while True:
+        out.append(name[i].lower())
+        i += 1
+        if not (i < n and name[i].isupper() and not (i < n - 1 and name[i + 1].islower())):
+            break
+    return "".join(out) + name[i:]
+
+
+_NAME_CACHE = {}
+
+
+def sfn_member_name(service, shape_name, member, union=False):
+    """The name Step Functions gives a result member: the AWS SDK for Java v2
+    bean property name, capitalised (Java getter getSsekmsKeyId ->
+    "SsekmsKeyId")."""
+    key = (service, shape_name, member, union)
+    name = _NAME_CACHE.get(key)
+    if name is None:
+        java = _JAVA_MEMBER_CUSTOMIZATIONS.get((service, shape_name, member), member)
+        fluent = _uncapitalize(java)
+        if (
+            fluent in _JAVA_KEYWORDS
+            or fluent.lower() in _JAVA_KEYWORDS
+            or fluent in _RESERVED_STRUCTURE_METHODS
+            or (union and fluent == "type")
+        ):
+            fluent = _uncapitalize(java + "Value")
+        name = fluent[:1].upper() + fluent[1:]
+        _NAME_CACHE[key] = name
+    return name
+
+
+def _rename_members(value, shape, service):
+    """Renames, in place, the structure members of a botocore result to Step
+    Functions' names, following the output shape: map keys and unknown
+    members are data and stay as they are."""
+    if shape is None:
+        return
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        members = shape.members
+        union = bool(getattr(shape, "is_union", False) or shape.metadata.get("union"))
+        items = list(value.items())
+        value.clear()
+        for key, item in items:
+            member = members.get(key)
+            if member is None:
+                value[key] = item
+                continue
+            _rename_members(item, member, service)
+            value[sfn_member_name(service, shape.name, key, union)] = item
+    elif kind == "list" and isinstance(value, list):
+        for item in value:
+            _rename_members(item, shape.member, service)
+    elif kind == "map" and isinstance(value, dict):
+        for item in value.values():
+            _rename_members(item, shape.value, service)
+
+
+@_patch
+def patch_aws_sdk_member_names():
+    """aws-sdk task results name their members as Step Functions does, after
+    the AWS SDK for Java v2 (its bean property names, capitalised), at every
+    depth: a leading run of capitals is lowered but for a capital that
+    starts a word ("SSEKMSKeyId" -> "SsekmsKeyId", "DNSName" -> "DnsName",
+    "VPCId" -> "VpcId", "BOOL" -> "Bool"), inner acronyms are kept
+    ("ChecksumSHA256", "ETag", "AutoScalingGroupARN"), camelCase members of
+    JSON APIs are capitalised ("executionArn" -> "ExecutionArn"), a Java
+    keyword or Object method takes "Value" ("Equals" -> "EqualsValue"), and
+    DynamoDB's AttributeValue NULL is "Nul". Map keys are data: unchanged.
+    moto 5.2.1's StateTaskService._normalise_response is a no-op stub, so
+    results kept botocore's names.
+
+    Evidence. Step Functions Developer Guide, "Learning to use AWS service SDK
+    integrations": "API fields named Equals will be referred to in your state
+    machine as EqualsValue" (Java's naming, not the API's). Executions
+    recorded against AWS in LocalStack's tests/aws/services/stepfunctions/v2/
+    services/test_aws_sdk_task_service.snapshot.json (2025-11-06):
+    test_s3_put_object[*] TaskSucceeded output {"ChecksumCRC32",
+    "ChecksumType", "ETag", "ServerSideEncryption"} (an inner acronym kept;
+    LocalStack's own camel/snake rule would say "ChecksumCrc32");
+    test_s3_get_object[*] {"AcceptRanges", "Body", "ContentLength",
+    "ContentType", "ETag", "LastModified", "Metadata", "ServerSideEncryption"};
+    test_sfn_start_execution {"ExecutionArn", "StartDate"} (botocore:
+    executionArn, startDate); test_dynamodb_put_get_item {"Item": {"data":
+    {"S": ...}, "id": {"S": ...}}} (map keys kept). A leading run lowered:
+    aws-sdk:dynamodb query/scan results carry "Bool" and "Nul" where the API
+    says BOOL and NULL (aws/aws-sdk-js#4294, 2022; boto/boto3#4253, 2024),
+    which is the Java v2 names (bool(), nul()) capitalised. The Java v2
+    naming itself: aws-sdk-java-v2 codegen Utils.unCapitalize and
+    DefaultNamingStrategy (reserved words, "Value" suffix). No recording
+    shows an S3 SSEKMSKeyId result: "SsekmsKeyId" is the rule's answer, not
+    an observation.
+    """
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
+        StateTaskService,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
+        StateTaskServiceAwsSdk,
+    )
+
+    if "_normalise_response" in StateTaskServiceAwsSdk.__dict__:
+        _fail("StateTaskServiceAwsSdk already overrides _normalise_response")
+    base = _require(StateTaskService, "_normalise_response")
+    operation_model = _require(launcher, "_operation_model")
+    for service, action, member, want in (("s3", "putObject", "SSEKMSKeyId", "SsekmsKeyId"), ("s3", "putObject", "ETag", "ETag")):
+        op = operation_model(service, action)
+        if op is None or member not in op.output_shape.members:
+            _fail("botocore has no %s %s output member %s" % (service, action, member))
+        if sfn_member_name(service, op.output_shape.name, member) != want:
+            _fail("member naming broke: %s is not %s" % (member, want))
+
+    def _normalise_response(self, response, boto_service_name=None, service_action_name=None):
+        if isinstance(response, dict):
+            try:
+                service = self._get_boto_service_name(boto_service_name=boto_service_name)
+                op = operation_model(service, service_action_name or self.resource.api_action)
+            except Exception:  # noqa: BLE001 - an unknown service: the call reported it
+                op = None
+            if op is not None and op.output_shape is not None:
+                _rename_members(response, op.output_shape, service)
+        base(self, response, boto_service_name=boto_service_name, service_action_name=service_action_name)
+
+    StateTaskServiceAwsSdk._normalise_response = _normalise_response

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
@@ -657,5 +659,104 @@ func TestSnapshotCompletionTime(t *testing.T) {
 		if snap.State != want {
 			t.Errorf("snapshot %s is %s, want %s (the source completed, its copy pending)", aws.ToString(snap.SnapshotId), snap.State, want)
 		}
+	}
+}
+
+// aws-sdk results name their members as Step Functions does, after the AWS
+// SDK for Java v2 (evidence in aws_limits.py, patch_aws_sdk_member_names):
+// S3 PutObject's SSEKMSKeyId is SsekmsKeyId, ETag and ChecksumSHA256 stay,
+// classic ELB's DNSName and VPCId are DnsName and VpcId, Step Functions'
+// camelCase stateMachineArn is StateMachineArn; map keys (S3 Metadata) are
+// data and stay as they are.
+func TestAwsSdkMemberNames(t *testing.T) {
+	s := newScene(t)
+	bucket := strings.ToLower(strings.ReplaceAll(uniqueName(t), "_", "-"))
+	put := sdk("s3:createBucket", map[string]any{"Bucket": bucket}, "Put")
+	put["ResultPath"] = nil
+	def := map[string]any{
+		"StartAt": "Bucket",
+		"States": map[string]any{
+			"Bucket": put,
+			"Put": map[string]any{
+				"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
+				"Parameters": map[string]any{
+					"Bucket": bucket, "Key": "record.json", "Body": map[string]any{"instance": "i-1"},
+					"ChecksumAlgorithm": "SHA256", "ServerSideEncryption": "aws:kms",
+					"SsekmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/evidence", "Metadata": map[string]any{"incident": "ir-1"},
+				},
+				"ResultPath": "$.put", "Next": "Head",
+			},
+			"Head": map[string]any{
+				"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:headObject",
+				"Parameters": map[string]any{"Bucket": bucket, "Key": "record.json", "ChecksumMode": "ENABLED"},
+				"ResultPath": "$.head", "Next": "Balancers",
+			},
+			"Balancers": map[string]any{
+				"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:elasticloadbalancing:describeLoadBalancers",
+				"Parameters": map[string]any{}, "ResultPath": "$.elb", "Next": "Machines",
+			},
+			"Machines": map[string]any{
+				"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sfn:listStateMachines",
+				"Parameters": map[string]any{"MaxResults": 1}, "ResultPath": "$.sfn", "End": true,
+			},
+		},
+	}
+	lb := strings.ReplaceAll(uniqueName(t), "_", "-")
+	if len(lb) > 32 {
+		lb = lb[len(lb)-32:]
+	}
+	lb = strings.Trim(lb, "-")
+	createClassicELB(t, lb, s.subnet)
+	ex := runDef(t, def, map[string]any{})
+	mustSucceed(t, ex)
+	var out struct {
+		Put  map[string]any
+		Head map[string]any
+		Elb  struct{ LoadBalancerDescriptions []map[string]any }
+		Sfn  struct{ StateMachines []map[string]any }
+	}
+	if err := json.Unmarshal([]byte(ex.Output), &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ETag", "ChecksumSHA256", "ServerSideEncryption", "SsekmsKeyId"} {
+		if _, ok := out.Put[want]; !ok {
+			t.Errorf("putObject result %v has no %s", out.Put, want)
+		}
+		if _, ok := out.Head[want]; !ok {
+			t.Errorf("headObject result %v has no %s", out.Head, want)
+		}
+	}
+	for _, gone := range []string{"SSEKMSKeyId", "ChecksumSha256", "Etag"} {
+		if _, ok := out.Put[gone]; ok {
+			t.Errorf("putObject result %v has %s", out.Put, gone)
+		}
+	}
+	if md, _ := out.Head["Metadata"].(map[string]any); md["incident"] != "ir-1" {
+		t.Errorf("headObject Metadata %v, want its key as written: {incident: ir-1}", out.Head["Metadata"])
+	}
+	var found map[string]any
+	for _, d := range out.Elb.LoadBalancerDescriptions {
+		if d["LoadBalancerName"] == lb {
+			found = d
+		}
+	}
+	if found == nil || found["DnsName"] == nil || found["VpcId"] != s.vpc || found["DNSName"] != nil || found["VPCId"] != nil {
+		t.Errorf("classic load balancer %v: want DnsName and VpcId (not DNSName, VPCId)", found)
+	}
+	if len(out.Sfn.StateMachines) != 1 || out.Sfn.StateMachines[0]["StateMachineArn"] == nil {
+		t.Errorf("listStateMachines %v: want StateMachineArn (botocore: stateMachineArn)", out.Sfn.StateMachines)
+	}
+}
+
+// createClassicELB creates a classic load balancer in subnet.
+func createClassicELB(t *testing.T, name, subnet string) {
+	t.Helper()
+	c := elb.NewFromConfig(emu.AWSConfig())
+	if _, err := c.CreateLoadBalancer(testCtx(t), &elb.CreateLoadBalancerInput{
+		LoadBalancerName: aws.String(name),
+		Listeners:        []elbtypes.Listener{{Protocol: aws.String("HTTP"), LoadBalancerPort: 80, InstancePort: aws.Int32(80)}},
+		Subnets:          []string{subnet},
+	}); err != nil {
+		t.Fatalf("CreateLoadBalancer: %v", err)
 	}
 }
