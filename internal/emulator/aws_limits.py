@@ -166,6 +166,34 @@ def patch_instance_store_root():
     AmisResponse.register_image = register_image
 
 
+@_patch
+def patch_security_group_duplicate_message():
+    """CreateSecurityGroup of a name the VPC already has answers
+    InvalidGroup.Duplicate "The security group '<name>' already exists for VPC
+    '<vpc-id>'", in AWS's words (as AWS answered in hashicorp/terraform#15428,
+    kubernetes/kops#2376, dask/dask-cloudprovider#198, pry0cc/axiom#644);
+    moto 5.2.1 leaves out " for VPC '<vpc-id>'". Since the aws-sdk cause
+    carries no error code (launcher, patch_aws_sdk_error_names), a workflow
+    can only tell this error apart by its message, so the message must be
+    AWS's (EC2 API reference, "Error codes": InvalidGroup.Duplicate).
+    """
+    from moto.ec2.exceptions import EC2ClientError, InvalidSecurityGroupDuplicateError
+    from moto.ec2.models.security_groups import SecurityGroupBackend
+
+    original = _require(SecurityGroupBackend, "create_security_group")
+
+    def create_security_group(self, name, description, vpc_id=None, *args, **kwargs):
+        try:
+            return original(self, name, description, vpc_id, *args, **kwargs)
+        except InvalidSecurityGroupDuplicateError:
+            vpc = vpc_id or getattr(getattr(self, "default_vpc", None), "id", None)
+            raise EC2ClientError(
+                "InvalidGroup.Duplicate", "The security group '%s' already exists for VPC '%s'" % (name, vpc)
+            ) from None
+
+    SecurityGroupBackend.create_security_group = create_security_group
+
+
 # --------------------------------------------------------------------------- #
 # IAM quotas.
 # --------------------------------------------------------------------------- #

@@ -195,6 +195,27 @@ func TestStopProtectionRefused(t *testing.T) {
 	}
 }
 
+// CreateSecurityGroup of a name the VPC has answers AWS's message, "The
+// security group '<name>' already exists for VPC '<vpc-id>'" (EC2 API
+// reference, "Error codes", InvalidGroup.Duplicate; the wording as AWS
+// answered in hashicorp/terraform#15428 and others): with no error code in
+// the cause, the message is what tells a workflow the group is there.
+func TestSecurityGroupDuplicateMessage(t *testing.T) {
+	s := newScene(t)
+	name := uniqueName(t)
+	if _, err := s.ec2.CreateSecurityGroup(testCtx(t), &ec2.CreateSecurityGroupInput{
+		GroupName: aws.String(name), Description: aws.String("first"), VpcId: aws.String(s.vpc),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	create := sdk("ec2:createSecurityGroup", map[string]any{"GroupName": name, "Description": "second", "VpcId": s.vpc}, "")
+	ex := runDef(t, map[string]any{"StartAt": "Create", "States": map[string]any{"Create": create}}, map[string]any{})
+	if ex.Status != "FAILED" || ex.Error != "Ec2.Ec2Exception" {
+		t.Fatalf("status %s error %q, want FAILED Ec2.Ec2Exception", ex.Status, ex.Error)
+	}
+	checkSDKCause(t, ex.Cause, fmt.Sprintf("The security group '%s' already exists for VPC '%s'", name, s.vpc), "Ec2", 400)
+}
+
 // policyOf is a policy document whose size as IAM counts it (whitespace
 // excluded) is exactly size characters, written with whitespace.
 func policyOf(t *testing.T, size int) string {
