@@ -57,7 +57,8 @@ type Config struct {
 	// only a 10 ms yield).
 	TimeScale *float64
 	// SnapshotPendingDescribes: snapshots created from now on report "pending"
-	// for their first N DescribeSnapshots views.
+	// for their first N DescribeSnapshots views (0: for their scaled time,
+	// see Limits.SnapshotSecondsPerGiB).
 	SnapshotPendingDescribes *int
 }
 

@@ -69,7 +69,8 @@ var ErrMissingDependency = errors.New("python3 with moto 5.2.1 is required: " + 
 // Options configures Start.
 type Options struct {
 	// SnapshotPendingDescribes makes each new EBS snapshot report State
-	// "pending" for its first N DescribeSnapshots views (0: completed at once).
+	// "pending" for its first N DescribeSnapshots views (0: it completes
+	// after its scaled time, see Limits.SnapshotSecondsPerGiB).
 	SnapshotPendingDescribes int
 	// Python is the interpreter to run; default "python3".
 	Python string

@@ -236,7 +236,11 @@ func TestIAMPolicyDocumentAndErrorName(t *testing.T) {
 }
 
 // An injected EC2 RequestLimitExceeded without Retry fails the execution as
-// Ec2.Ec2Exception, with the code in the Cause.
+// Ec2.Ec2Exception. The Cause is the AWS SDK for Java v2 message, with no
+// error code in it: "<message> (Service: Ec2, Status Code: 503, Request ID:
+// <id>)", as in the causes recorded against AWS (LocalStack's Step Functions
+// snapshot tests, tests/aws/services/stepfunctions/v2/services/
+// test_aws_sdk_task_service.snapshot.json).
 func TestFaultWithoutRetryFails(t *testing.T) {
 	s := newScene(t)
 	ctx := testCtx(t)
@@ -257,8 +261,11 @@ func TestFaultWithoutRetryFails(t *testing.T) {
 	if ex.Status != "FAILED" || ex.Error != "Ec2.Ec2Exception" {
 		t.Fatalf("status %s error %q, want FAILED Ec2.Ec2Exception", ex.Status, ex.Error)
 	}
-	if !strings.Contains(ex.Cause, "RequestLimitExceeded") || !strings.Contains(ex.Cause, "Status Code: 503") {
-		t.Fatalf("cause %q does not name RequestLimitExceeded/503", ex.Cause)
+	if !strings.HasPrefix(ex.Cause, "Request limit exceeded. (Service: Ec2, Status Code: 503, Request ID: ") || !strings.HasSuffix(ex.Cause, ")") {
+		t.Fatalf("cause %q, want the SDK message \"Request limit exceeded. (Service: Ec2, Status Code: 503, Request ID: <id>)\"", ex.Cause)
+	}
+	if strings.Contains(ex.Cause, "Error Code") || strings.Contains(ex.Cause, "RequestLimitExceeded") {
+		t.Fatalf("cause %q names the error code; AWS's cause does not", ex.Cause)
 	}
 	rules, err := emu.Faults(ctx)
 	if err != nil {

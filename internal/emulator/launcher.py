@@ -465,10 +465,14 @@ def patch_aws_sdk_error_names():
     'Iam.NoSuchEntityException', ...); moto emits 'ec2.ec2Exception' because
     _SERVICE_ERROR_NAMES only knows dynamodb/sfn.
 
-    The Cause follows the AWS SDK for Java v2 message shape
-    "<message> (Service: Ec2, Status Code: 503, Request ID: ...)". For errors that
-    only carry the generic '<Service>Exception' name (all EC2 errors) the service's
-    error code is added ("Error Code: RequestLimitExceeded") so it stays visible.
+    The Cause is the AWS SDK for Java v2 message,
+    "<message> (Service: Ec2, Status Code: 503, Request ID: ...)", with no error
+    code in it, not even for errors that only carry the generic
+    '<Service>Exception' name (every EC2 error): causes recorded against AWS
+    (LocalStack's Step Functions snapshot tests, e.g. "The specified bucket does
+    not exist (Service: S3, Status Code: 404, Request ID: <id>, Extended Request
+    ID: <id>)") carry none, so a Choice can only tell EC2 errors apart by their
+    message.
     """
     from botocore.exceptions import ClientError
 
@@ -492,8 +496,6 @@ def patch_aws_sdk_error_names():
         err = ex.response.get("Error", {}) or {}
         meta = ex.response.get("ResponseMetadata", {}) or {}
         details = ["Service: %s" % prefix, "Status Code: %s" % meta.get("HTTPStatusCode")]
-        if error == "%s.%sException" % (prefix, prefix) and err.get("Code"):
-            details.append("Error Code: %s" % err.get("Code"))
         details.append("Request ID: %s" % meta.get("RequestId"))
         if meta.get("HostId"):
             details.append("Extended Request ID: %s" % meta["HostId"])
