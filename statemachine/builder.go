@@ -185,7 +185,9 @@ var (
 	// ruleGone: RevokeSecurityGroup* of a rule already removed.
 	ruleGone = []string{"InvalidPermission.NotFound", "rule does not exist"}
 	// associationGone: Disassociate* of an association already removed.
-	associationGone = []string{"InvalidAssociationID.NotFound", "association ID"}
+	// AWS's message is not recorded anywhere we could read: every
+	// credible wording is matched, and the read after it decides.
+	associationGone = []string{"InvalidAssociationID.NotFound", "association ID", "association-id", "association id", "does not exist"}
 	// notInGroup: DetachInstances of an instance that already left.
 	notInGroup = []string{"is not part of Auto Scaling group"}
 	// targetGone: DeregisterTargets of a target already deregistered.

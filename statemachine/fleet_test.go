@@ -101,7 +101,7 @@ func TestEvidenceFailureKeepsTheFleetContained(t *testing.T) {
 	if ex.Status != "FAILED" || ex.Error != "EvidenceNotPreserved" {
 		t.Fatalf("status %s error %q, want FAILED EvidenceNotPreserved: every CopySnapshot was denied\ncause: %s", ex.Status, ex.Error, ex.Cause)
 	}
-	for _, want := range []string{plain.ID, "Copy Snapshot failed", "UnauthorizedOperation", "all 2 instances were contained"} {
+	for _, want := range []string{plain.ID, "Copy Snapshot failed", "You are not authorized to perform this operation", "all 2 instances were contained"} {
 		if !strings.Contains(ex.Cause, want) {
 			t.Errorf("the cause does not say %q: %s", want, ex.Cause)
 		}

@@ -300,7 +300,7 @@ func TestFailedIsolationLeavesNoENIOpen(t *testing.T) {
 	if ex.Status != "FAILED" {
 		t.Fatalf("status %s, want FAILED: every DescribeNetworkInterfaces was denied", ex.Status)
 	}
-	for _, want := range []string{inst.ID, "Isolate Network failed", "UnauthorizedOperation", "moved straight to the isolation group"} {
+	for _, want := range []string{inst.ID, "Isolate Network failed", "You are not authorized to perform this operation", "moved straight to the isolation group"} {
 		if !strings.Contains(ex.Cause, want) {
 			t.Errorf("the cause does not say %q: %s", want, ex.Cause)
 		}

@@ -80,7 +80,7 @@ func TestScreenshotUnsupportedIsRecorded(t *testing.T) {
 	out := mustSucceed(t, ex)
 	sum := out.summary(t, inst.ID)
 	obj := assertScreenshotKept(t, inst, sum, incidentID(ex))
-	if !obj.Screenshot.NotCaptured || !strings.Contains(obj.Screenshot.Cause, "UnsupportedOperation") {
+	if !obj.Screenshot.NotCaptured || !strings.Contains(obj.Screenshot.Cause, "does not support console screenshots") {
 		t.Errorf("screenshot object %+v, want NotCaptured with EC2's UnsupportedOperation", obj.Screenshot)
 	}
 	if sum.Outcome != "CONTAINED" {

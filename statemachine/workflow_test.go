@@ -265,7 +265,7 @@ func TestOneFailingInstanceDoesNotAbortTheOthers(t *testing.T) {
 	if ex.Status != "FAILED" || ex.Error != "ContainmentFailed" {
 		t.Fatalf("status %s error %q, want FAILED ContainmentFailed", ex.Status, ex.Error)
 	}
-	for _, want := range []string{withProfile.ID, "Detach Instance Profile", "UnauthorizedOperation", "1 of 2"} {
+	for _, want := range []string{withProfile.ID, "Detach Instance Profile", "You are not authorized to perform this operation", "1 of 2"} {
 		if !strings.Contains(ex.Cause, want) {
 			t.Errorf("cause does not mention %q: %s", want, ex.Cause)
 		}

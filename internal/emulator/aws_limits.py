@@ -418,6 +418,35 @@ def _within_payload_quota(value):
 
 
 @_patch
+def patch_runtime_errors_uncatchable():
+    """States.Runtime ends the execution: no Retry or Catch matches it, not
+    even States.ALL (Step Functions Developer Guide, "Error handling in Step
+    Functions": "A States.Runtime error isn't retriable, and will always cause
+    the execution to fail. A retry or catch on States.ALL won't catch
+    States.Runtime errors."). moto matched it with States.ALL, so a JSONPath
+    that selects nothing in one Parallel branch was caught and the branch's
+    siblings ran on; on AWS the whole execution fails at once.
+    """
+    from moto.stepfunctions.parser.asl.component.common.error_name import error_equals_decl
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+
+    decl = _require(error_equals_decl, "ErrorEqualsDecl")
+    original = _require(decl, "_eval_body")
+    runtime = StatesErrorName(typ=StatesErrorNameType.StatesRuntime)
+
+    def _eval_body(self, env):
+        error_name = env.stack[-1]
+        if error_name == runtime:
+            env.stack.pop()
+            env.stack.append(False)
+            return
+        original(self, env)
+
+    decl._eval_body = _eval_body
+
+
+@_patch
 def patch_payload_size_limit():
     """A state's output, or a task's result, larger than 256 KiB (262,144
     bytes of UTF-8 JSON) fails with States.DataLimitExceeded, cause "The

@@ -1528,6 +1528,19 @@ def s3_list(req):
     return [s3_check(req, "s3:ListBucket", bucket_name, None, extra)]
 
 
+def s3_create_bucket(req):
+    """CreateBucket authorises s3:CreateBucket on the new bucket (Service
+    Authorization Reference, Amazon S3), and s3:PutBucketObjectLockConfiguration
+    too when the bucket is created with Object Lock (S3 API Reference,
+    CreateBucket, "Permissions")."""
+    bucket_name, _ = s3_location(req)
+    arn = "arn:%s:s3:::%s" % (PARTITION, bucket_name)
+    checks = [Check("s3:CreateBucket", arn, _s3_keys(req), policy="s3")]
+    if req.headers.get("x-amz-bucket-object-lock-enabled", "").lower() == "true":
+        checks.append(Check("s3:PutBucketObjectLockConfiguration", arn, _s3_keys(req), policy="s3"))
+    return checks
+
+
 def s3_delete_object(req):
     bucket_name, key = s3_location(req)
     action = "s3:DeleteObjectVersion" if "versionId" in req.query else "s3:DeleteObject"
@@ -1755,7 +1768,9 @@ RULES.update({
     ("s3", "ListObjects"): s3_list,
     ("s3", "ListObjectsV2"): s3_list,
     ("s3", "DeleteObject"): s3_delete_object,
+    ("s3", "CreateBucket"): s3_create_bucket,
     ("states", "StartExecution"): states_check,
+    ("states", "ListStateMachines"): states_check,
     ("states", "StartSyncExecution"): states_check,
     ("states", "DescribeExecution"): states_check,
     ("states", "StopExecution"): states_check,

@@ -398,7 +398,7 @@ func TestIAMUnknownAPIIsDenied(t *testing.T) {
 	ex := runDef(t, map[string]any{"StartAt": "Keys", "States": map[string]any{
 		"Keys": sdk("ec2:describeKeyPairs", map[string]any{}, ""),
 	}}, map[string]any{})
-	mustFailWith(t, ex, "Ec2.Ec2Exception", "UnauthorizedOperation", "ec2:DescribeKeyPairs")
+	mustFailWith(t, ex, "Ec2.Ec2Exception", "You are not authorized to perform this operation", "ec2:DescribeKeyPairs")
 	ds := denialsOf(t, ex)
 	if len(ds) != 1 || !strings.Contains(ds[0].Reason, "no authorisation rule") || ds[0].Role != emu.RoleARN() {
 		t.Errorf("denials %v", ds)
@@ -460,7 +460,7 @@ func TestIAMMissingRoleDeniesEverything(t *testing.T) {
 	s := newScene(t)
 	missing := fmt.Sprintf("arn:aws:iam::%s:role/iam-test-no-such-role", accountID)
 	ex := runAs(t, missing, tagDef(), map[string]any{"id": s.instance})
-	mustFailWith(t, ex, "Ec2.Ec2Exception", "UnauthorizedOperation")
+	mustFailWith(t, ex, "Ec2.Ec2Exception", "You are not authorized to perform this operation")
 	ds := denialsOf(t, ex)
 	if len(ds) != 1 || ds[0].Action != "DescribeInstances" || !strings.Contains(ds[0].Reason, "does not exist") {
 		t.Errorf("denials %v", ds)

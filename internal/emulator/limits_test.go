@@ -17,6 +17,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
 )
@@ -692,6 +693,12 @@ func TestSnapshotCompletionTime(t *testing.T) {
 func TestAwsSdkMemberNames(t *testing.T) {
 	s := newScene(t)
 	bucket := strings.ToLower(strings.ReplaceAll(uniqueName(t), "_", "-"))
+	// SSE-KMS with a key that exists: S3 refuses a key it cannot use.
+	key, err := kms.NewFromConfig(emu.AWSConfig()).CreateKey(testCtx(t), &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatalf("CreateKey: %v", err)
+	}
+	keyARN := aws.ToString(key.KeyMetadata.Arn)
 	put := sdk("s3:createBucket", map[string]any{"Bucket": bucket}, "Put")
 	put["ResultPath"] = nil
 	def := map[string]any{
@@ -703,7 +710,7 @@ func TestAwsSdkMemberNames(t *testing.T) {
 				"Parameters": map[string]any{
 					"Bucket": bucket, "Key": "record.json", "Body": map[string]any{"instance": "i-1"},
 					"ChecksumAlgorithm": "SHA256", "ServerSideEncryption": "aws:kms",
-					"SsekmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/evidence", "Metadata": map[string]any{"incident": "ir-1"},
+					"SsekmsKeyId": keyARN, "Metadata": map[string]any{"incident": "ir-1"},
 				},
 				"ResultPath": "$.put", "Next": "Head",
 			},
@@ -779,5 +786,47 @@ func createClassicELB(t *testing.T, name, subnet string) {
 		Subnets:          []string{subnet},
 	}); err != nil {
 		t.Fatalf("CreateLoadBalancer: %v", err)
+	}
+}
+
+// A States.Runtime error (here a Parameters path that selects nothing) ends
+// the execution even inside a Parallel branch whose Parallel catches
+// States.ALL, and the branch beside it does not go on: Step Functions
+// Developer Guide, "Error handling in Step Functions": "A retry or catch on
+// States.ALL won't catch States.Runtime errors."
+func TestRuntimeErrorIsNotCaught(t *testing.T) {
+	def := map[string]any{
+		"StartAt": "Both",
+		"States": map[string]any{
+			"Both": map[string]any{
+				"Type": "Parallel",
+				"Branches": []any{
+					map[string]any{"StartAt": "Missing", "States": map[string]any{
+						"Missing": map[string]any{"Type": "Pass", "Parameters": map[string]any{"x.$": "$.no.such.field"}, "End": true},
+					}},
+					map[string]any{"StartAt": "Slow", "States": map[string]any{
+						"Slow": map[string]any{"Type": "Wait", "Seconds": 1, "Next": "After"},
+						"After": map[string]any{"Type": "Pass", "End": true},
+					}},
+				},
+				"Retry": []any{map[string]any{"ErrorEquals": []any{"States.ALL"}, "MaxAttempts": 2}},
+				"Catch": []any{map[string]any{"ErrorEquals": []any{"States.ALL"}, "Next": "Caught"}},
+				"End":   true,
+			},
+			"Caught": map[string]any{"Type": "Succeed"},
+		},
+	}
+	ex := runDef(t, def, map[string]any{})
+	if ex.Status != "FAILED" || ex.Error != "States.Runtime" {
+		t.Fatalf("execution %s: status %s error %q cause %q; want FAILED States.Runtime", ex.ARN, ex.Status, ex.Error, ex.Cause)
+	}
+	events, err := emu.History(testCtx(t), ex.ARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if d := e.StateEnteredEventDetails; d != nil && aws.ToString(d.Name) == "Caught" {
+			t.Error("the catch on States.ALL caught a States.Runtime error")
+		}
 	}
 }
