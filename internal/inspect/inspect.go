@@ -67,6 +67,32 @@ type InstanceState struct {
 	// Snapshots are the evidence snapshots tagged with the instance ID,
 	// ordered by source volume (as in Volumes), then by ID.
 	Snapshots []EvidenceSnapshot `json:"snapshots"`
+	// Unrecorded names the fields (Field* constants) whose value is not
+	// known: a state rebuilt from an evidence record lacks what the record
+	// does not hold. Render shows them as "not recorded". Snapshot reads
+	// every field, so it leaves this empty.
+	Unrecorded []string `json:"unrecorded,omitempty"`
+}
+
+// Fields an InstanceState built from a record may lack (Unrecorded).
+const (
+	FieldTerminationProtection = "terminationProtection"
+	FieldStopProtection        = "stopProtection"
+	FieldShutdownBehavior      = "shutdownBehavior"
+	FieldAutoScaling           = "autoScaling"
+	FieldTargetGroups          = "targetGroups"
+	FieldSnapshots             = "snapshots"
+)
+
+// IsUnrecorded reports whether field (a Field* constant) is listed in
+// Unrecorded.
+func (s *InstanceState) IsUnrecorded(field string) bool {
+	for _, f := range s.Unrecorded {
+		if f == field {
+			return true
+		}
+	}
+	return false
 }
 
 // Tag is a key/value tag.
@@ -105,9 +131,14 @@ type SecurityGroup struct {
 	Name         string `json:"name"`
 	IngressRules int    `json:"ingressRules"`
 	EgressRules  int    `json:"egressRules"`
+	// RulesUnknown is set when the rules could not be read (a group named
+	// in a record that no longer exists, for example): the counts are
+	// then meaningless.
+	RulesUnknown bool `json:"rulesUnknown,omitempty"`
 }
 
-// Volume is one attached EBS volume.
+// Volume is one attached EBS volume. A SizeGiB of 0 means its size and
+// encryption are not known (a record holds only the attachment).
 type Volume struct {
 	ID                  string `json:"id"`
 	Device              string `json:"device"`
