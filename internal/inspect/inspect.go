@@ -361,23 +361,9 @@ func (c clients) networkInterfaces(ctx context.Context, st *InstanceState, _ *ec
 	for id := range groupSet {
 		ids = append(ids, id)
 	}
-	sort.Strings(ids)
-	groups := map[string]SecurityGroup{}
-	p := ec2.NewDescribeSecurityGroupsPaginator(c.ec2, &ec2.DescribeSecurityGroupsInput{GroupIds: ids})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("describe security groups %s: %w", strings.Join(ids, ", "), err)
-		}
-		for _, g := range page.SecurityGroups {
-			id := aws.ToString(g.GroupId)
-			groups[id] = SecurityGroup{
-				ID:           id,
-				Name:         aws.ToString(g.GroupName),
-				IngressRules: countRules(g.IpPermissions),
-				EgressRules:  countRules(g.IpPermissionsEgress),
-			}
-		}
+	groups, err := securityGroups(ctx, c.ec2, ids)
+	if err != nil {
+		return err
 	}
 	for i := range st.NetworkInterfaces {
 		sgs := st.NetworkInterfaces[i].SecurityGroups
@@ -391,6 +377,35 @@ func (c clients) networkInterfaces(ctx context.Context, st *InstanceState, _ *ec
 		sort.Slice(sgs, func(a, b int) bool { return sgs[a].Name < sgs[b].Name })
 	}
 	return nil
+}
+
+// SecurityGroups reads the security groups ids in cfg's region with their
+// rule counts, by ID. It fails if any of them does not exist.
+func SecurityGroups(ctx context.Context, cfg aws.Config, ids []string) (map[string]SecurityGroup, error) {
+	return securityGroups(ctx, ec2.NewFromConfig(cfg), ids)
+}
+
+func securityGroups(ctx context.Context, client *ec2.Client, ids []string) (map[string]SecurityGroup, error) {
+	ids = append([]string(nil), ids...)
+	sort.Strings(ids)
+	groups := map[string]SecurityGroup{}
+	p := ec2.NewDescribeSecurityGroupsPaginator(client, &ec2.DescribeSecurityGroupsInput{GroupIds: ids})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describe security groups %s: %w", strings.Join(ids, ", "), err)
+		}
+		for _, g := range page.SecurityGroups {
+			id := aws.ToString(g.GroupId)
+			groups[id] = SecurityGroup{
+				ID:           id,
+				Name:         aws.ToString(g.GroupName),
+				IngressRules: countRules(g.IpPermissions),
+				EgressRules:  countRules(g.IpPermissionsEgress),
+			}
+		}
+	}
+	return groups, nil
 }
 
 // countRules counts security group rules the way the EC2 console lists them:
