@@ -65,7 +65,7 @@ func releaseCommands(region, id string, before, now *inspect.InstanceState, c *c
 		}
 	} else if before.InstanceProfile != nil {
 		out = append(out, Command{Comment: "If the workflow denied the instance's credentials before it failed, the role of " + before.InstanceProfile.ARN +
-			" has an inline policy essential-ir-deny-" + id + "; list the role's policies and delete that one",
+			" has an inline policy " + DenyPolicyPrefix + id + "; list the role's policies and delete that one",
 			Command: fmt.Sprintf("aws iam list-role-policies --role-name <role of %s>%s", profileName(before.InstanceProfile.ARN), r)})
 	}
 	if before.InstanceProfile != nil && now.InstanceProfile == nil {
@@ -129,6 +129,11 @@ func releaseCommands(region, id string, before, now *inspect.InstanceState, c *c
 
 // incidentTagKey is the tag naming the incident (statemachine.IncidentIDTagKey).
 const incidentTagKey = "SecurityIncidentId"
+
+// DenyPolicyPrefix starts the name of the inline policy that denies a
+// contained instance's credentials on its role; the instance ID follows
+// (statemachine.DenyPolicyPrefix).
+const DenyPolicyPrefix = "essential-ir-deny-"
 
 // DefaultTagKey is the investigation tag key of a default deployment
 // (the InvestigationTagKey stack parameter).
