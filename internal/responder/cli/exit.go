@@ -68,6 +68,8 @@ func classify(err error) (int, string) {
 		return ExitInterrupted, ""
 	case errors.Is(err, awsconfig.ErrNoRegion):
 		return ExitEnvironment, ""
+	case strings.Contains(msg, "failed to get shared config profile"):
+		return ExitEnvironment, "no such profile: list them with aws configure list-profiles"
 	case strings.Contains(msg, "get identity") || strings.Contains(msg, "failed to retrieve credentials") ||
 		strings.Contains(msg, "failed to refresh cached credentials") || strings.Contains(msg, "load the AWS configuration"):
 		return ExitEnvironment, "check your credentials: aws sts get-caller-identity (--profile NAME); for SSO, aws sso login"

@@ -278,7 +278,7 @@ func (v *verifier) bucket(ctx context.Context, bucket string) error {
 	default:
 		d := lock.ObjectLockConfiguration.Rule.DefaultRetention
 		period := fmt.Sprintf("%d days", aws.ToInt32(d.Days))
-		if d.Years != nil {
+		if aws.ToInt32(d.Years) > 0 {
 			period = fmt.Sprintf("%d years", aws.ToInt32(d.Years))
 		}
 		v.r.ok("bucket Object Lock", "%s: Object Lock enabled, default retention %s for %s", bucket, d.Mode, period)
