@@ -191,7 +191,7 @@ func TestContainOnATerminal(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d\n%s%s", code, out, stderr.String())
 	}
-	if !strings.Contains(out, ansiClearLine) || !strings.Contains(out, "Ctrl-C stops following, not the containment") {
+	if !strings.Contains(out, ansiClearLine) || !strings.Contains(out, "Ctrl-C stops following only") {
 		t.Error("no status line on a terminal")
 	}
 	if strings.Count(out, ansiClearLine) < 2 || !strings.Contains(out, bare.ID+"  CONTAINED, evidence preserved") {

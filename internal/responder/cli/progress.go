@@ -102,10 +102,11 @@ func (v *progressView) status(inc *execution.Incident) string {
 		counts[i.Outcome]++
 	}
 	elapsed := v.now().Sub(v.start).Round(time.Second)
-	s := fmt.Sprintf("%s  %d instances: %d being contained, %d contained (evidence pending), %d done, %d failed, %d waiting  |  Ctrl-C stops following, not the containment",
-		elapsed, len(inc.Instances), counts[execution.OutcomeContaining], counts[execution.OutcomePreserving], counts[execution.OutcomeContained],
+	// Under 80 columns, so it never wraps: \r redraws one line only.
+	s := fmt.Sprintf("%s: containing %d, evidence %d, done %d, failed %d, waiting %d. Ctrl-C stops following only",
+		elapsed, counts[execution.OutcomeContaining], counts[execution.OutcomePreserving], counts[execution.OutcomeContained],
 		counts[execution.OutcomeNotContained]+counts[execution.OutcomeEvidenceNotPreserved], counts[execution.OutcomeWaiting])
-	return v.style(s, ansiBold)
+	return v.style(shorten(s, 79), ansiBold)
 }
 
 // shorten cuts s to n runes, on one line.

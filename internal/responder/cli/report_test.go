@@ -128,6 +128,7 @@ func TestReportVerifiesTheWebServersEvidence(t *testing.T) {
 	if !bytes.HasPrefix(page, []byte("<!DOCTYPE html>")) || !bytes.Contains(page, []byte(`<table class="before-after">`)) || !bytes.Contains(page, []byte(objs[0].hex)) {
 		t.Error("the HTML report lacks the page, the view or the hashes")
 	}
+	t.Run("in a browser", func(t *testing.T) { screenshot(t, file) })
 
 	// JSON: every check of every object passed.
 	r = essentialIR(t, "report", "--output", "json", incident)

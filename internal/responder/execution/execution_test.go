@@ -110,11 +110,12 @@ func (f *fake) DescribeStateMachine(_ context.Context, in *sfn.DescribeStateMach
 	return &sfn.DescribeStateMachineOutput{Definition: aws.String(def)}, nil
 }
 
-// events numbers events from 1.
-func events(evs ...sfntypes.HistoryEvent) []sfntypes.HistoryEvent {
+// events numbers events from 1, each a second after the one before, the
+// first at second `at`.
+func events(at int64, evs ...sfntypes.HistoryEvent) []sfntypes.HistoryEvent {
 	for i := range evs {
 		evs[i].Id = int64(i + 1)
-		evs[i].Timestamp = aws.Time(time.Unix(int64(i), 0))
+		evs[i].Timestamp = aws.Time(time.Unix(at+int64(i), 0))
 	}
 	return evs
 }
@@ -135,20 +136,20 @@ func failedChild(child string) sfntypes.HistoryEvent {
 		Cause: aws.String(`{"ExecutionArn":"` + child + `","Status":"FAILED"}`)}}
 }
 
-func describe(machineARN string, status sfntypes.ExecutionStatus, input string) *sfn.DescribeExecutionOutput {
-	return &sfn.DescribeExecutionOutput{StateMachineArn: aws.String(machineARN), Status: status, Input: aws.String(input), StartDate: aws.Time(time.Unix(0, 0))}
+func describe(machineARN string, status sfntypes.ExecutionStatus, input string, start int64) *sfn.DescribeExecutionOutput {
+	return &sfn.DescribeExecutionOutput{StateMachineArn: aws.String(machineARN), Status: status, Input: aws.String(input), StartDate: aws.Time(time.Unix(start, 0))}
 }
 
 func TestTrackerFollowsChildrenFromHistory(t *testing.T) {
 	f := &fake{reads: map[string]int{},
 		executions: map[string]*sfn.DescribeExecutionOutput{
-			parentARN:  describe(machine, sfntypes.ExecutionStatusRunning, `{"InstanceIds":["i-0123456789abcdef0","i-0fedcba9876543210"],"Region":"eu-west-1"}`),
-			containARN: describe(childMachine, sfntypes.ExecutionStatusRunning, `{"InstanceId":"i-0123456789abcdef0","Phase":"Contain","IncidentId":"inc-1"}`),
+			parentARN:  describe(machine, sfntypes.ExecutionStatusRunning, `{"InstanceIds":["i-0123456789abcdef0","i-0fedcba9876543210"],"Region":"eu-west-1"}`, 0),
+			containARN: describe(childMachine, sfntypes.ExecutionStatusRunning, `{"InstanceId":"i-0123456789abcdef0","Phase":"Contain","IncidentId":"inc-1"}`, 100),
 		},
 		histories: map[string][]sfntypes.HistoryEvent{
-			parentARN: events(sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeExecutionStarted},
+			parentARN: events(0, sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeExecutionStarted},
 				entered(sfntypes.HistoryEventTypeMapStateEntered, "Contain Each", "{}"), submitted(containARN)),
-			containARN: events(sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeExecutionStarted},
+			containARN: events(100, sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeExecutionStarted},
 				entered(sfntypes.HistoryEventTypeChoiceStateEntered, "Route", "{}"),
 				entered(sfntypes.HistoryEventTypeParallelStateEntered, "Secure", "{}")),
 		},
@@ -172,18 +173,20 @@ func TestTrackerFollowsChildrenFromHistory(t *testing.T) {
 
 	// The containment fails in Isolate, then handles the failure; the
 	// evidence phase never runs; the incident fails.
-	f.histories[containARN] = events(append(f.histories[containARN][:3:3],
+	f.histories[containARN] = events(100, append(f.histories[containARN][:3:3],
 		entered(sfntypes.HistoryEventTypeTaskStateEntered, "Isolate", "{}"),
 		entered(sfntypes.HistoryEventTypeParallelStateEntered, "Keep Record", "{}"),
 		entered(sfntypes.HistoryEventTypeFailStateEntered, "Failed", `{"InstanceId":"i-0123456789abcdef0","Outcome":"FAILED","Record":[{"Bucket":"b"}]}`))...)
 	f.executions[containARN].Status, f.executions[containARN].Error, f.executions[containARN].Cause = sfntypes.ExecutionStatusFailed, aws.String("Ec2.Ec2Exception"), aws.String("Isolate ENI failed")
-	f.histories[parentARN] = events(append(f.histories[parentARN][:3:3], failedChild(containARN))...)
+	f.executions[containARN].StopDate = aws.Time(time.Unix(150, 0))
+	f.histories[parentARN] = events(0, append(f.histories[parentARN][:3:3], failedChild(containARN))...)
 	f.executions[parentARN].Status, f.executions[parentARN].Error = sfntypes.ExecutionStatusFailed, aws.String("ContainmentFailed")
+	f.executions[parentARN].StopDate = aws.Time(time.Unix(200, 0))
 	readsBefore := f.reads[containARN]
 	if p, err = tr.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := kinds(p); got != "incident ended FAILED, containment step Isolate, containment step Keep Record, containment ended FAILED in Isolate" {
+	if got := kinds(p); got != "containment step Isolate, containment step Keep Record, containment ended FAILED in Isolate, incident ended FAILED" {
 		t.Errorf("second refresh: %s", got)
 	}
 	i := inc.Instances[0]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -63,8 +64,9 @@ type Tracker struct {
 // tracked is what the tracker knows of one execution.
 type tracked struct {
 	arn string
-	// seen is the Id of the last history event read.
+	// seen is the Id of the last history event read, last its time.
 	seen int64
+	last time.Time
 	// final is set once the history was read after the execution ended.
 	final bool
 	// phase is the instance execution's phase (nil for the incident's).
@@ -127,6 +129,8 @@ func (t *Tracker) Refresh(ctx context.Context) ([]Progress, error) {
 		out = append(out, p...)
 	}
 	t.incident.settle()
+	// Each execution's events are in order; across executions, by time.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out, nil
 }
 
@@ -153,7 +157,7 @@ func (t *Tracker) refreshIncident(ctx context.Context) ([]Progress, error) {
 		if ev.Id <= t.parent.seen {
 			continue
 		}
-		t.parent.seen = ev.Id
+		t.parent.seen, t.parent.last = ev.Id, aws.ToTime(ev.Timestamp)
 		if name, ok := enteredState(ev); ok && isStep(steps, name, ev) && name != inc.CurrentStep {
 			inc.CurrentStep = name
 			out = append(out, Progress{Time: aws.ToTime(ev.Timestamp), Phase: PhaseIncident, Kind: ProgressStep, Step: name, ExecutionARN: inc.ExecutionARN})
@@ -165,7 +169,7 @@ func (t *Tracker) refreshIncident(ctx context.Context) ([]Progress, error) {
 	}
 	if d.Status != sfntypes.ExecutionStatusRunning {
 		t.parent.final = true
-		out = append(out, Progress{Time: aws.ToTime(d.StopDate), Phase: PhaseIncident, Kind: ProgressEnded,
+		out = append(out, Progress{Time: stopTime(d.StopDate, t.parent.last), Phase: PhaseIncident, Kind: ProgressEnded,
 			Status: inc.Status, Error: inc.Error, Cause: inc.Cause, ExecutionARN: inc.ExecutionARN})
 	}
 	return out, nil
@@ -238,7 +242,7 @@ func (t *Tracker) refreshChild(ctx context.Context, c *tracked) ([]Progress, err
 		if ev.Id <= c.seen {
 			continue
 		}
-		c.seen = ev.Id
+		c.seen, c.last = ev.Id, aws.ToTime(ev.Timestamp)
 		name, ok := enteredState(ev)
 		if !ok {
 			continue
@@ -259,7 +263,7 @@ func (t *Tracker) refreshChild(ctx context.Context, c *tracked) ([]Progress, err
 	}
 	if d.Status != sfntypes.ExecutionStatusRunning {
 		c.final = true
-		ended := Progress{Time: aws.ToTime(d.StopDate), InstanceID: c.instanceID, Phase: c.phaseName, Kind: ProgressEnded,
+		ended := Progress{Time: stopTime(d.StopDate, c.last), InstanceID: c.instanceID, Phase: c.phaseName, Kind: ProgressEnded,
 			Status: p.Status, Error: p.Error, Cause: p.Cause, ExecutionARN: c.arn}
 		if d.Status != sfntypes.ExecutionStatusSucceeded {
 			p.FailedStep = c.lastNormal
@@ -283,4 +287,13 @@ func (t *Tracker) stepsOf(ctx context.Context, machineARN string) *Steps {
 	}
 	t.steps[machineARN] = steps
 	return steps
+}
+
+// stopTime is when an execution ended: its StopDate, else the time of its
+// last event.
+func stopTime(stop *time.Time, last time.Time) time.Time {
+	if stop != nil {
+		return *stop
+	}
+	return last
 }

@@ -15,7 +15,7 @@ h1 { font-size: 24px; margin-bottom: 4px; } h2 { font-size: 19px; border-bottom:
 h3 { font-size: 15px; margin: 20px 0 8px; } .meta { color: #57606a; }
 table { border-collapse: collapse; margin: 8px 0; } th, td { border: 1px solid #d0d7de; padding: 4px 8px; text-align: left; vertical-align: top; }
 thead th { background: #f6f8fa; } code, pre, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 12.5px; }
-pre { background: #f6f8fa; padding: 10px; overflow-x: auto; border-radius: 4px; }
+pre { background: #f6f8fa; padding: 10px; border-radius: 4px; white-space: pre-wrap; overflow-wrap: anywhere; }
 .alert { border: 2px solid #cf222e; background: #ffebe9; padding: 10px 14px; border-radius: 6px; margin: 12px 0; }
 .alert strong { color: #a40e26; } .ok { color: #1a7f37; font-weight: 600; } .bad { color: #cf222e; font-weight: 700; }
 .outcome { font-size: 16px; font-weight: 700; } .outcome.good { color: #1a7f37; } .outcome.failed { color: #cf222e; }
@@ -23,7 +23,10 @@ table.before-after caption { text-align: left; font-weight: 600; padding: 4px 0;
 table.before-after th, table.before-after td { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12.5px; }
 table.before-after tr.section th { background: #eaeef2; font-family: system-ui, sans-serif; font-size: 13px; }
 table.before-after tr.changed td { background: #fff8c5; } table.before-after tr.changed td:last-child { color: #9a6700; font-weight: 600; }
-table.hashes td { font-size: 12.5px; } table.hashes td.hash { font-family: ui-monospace, Menlo, Consolas, monospace; word-break: break-all; }
+table.hashes { width: 100%; } table.hashes td { font-size: 12.5px; }
+table.hashes td.hash { font-family: ui-monospace, Menlo, Consolas, monospace; white-space: nowrap; font-size: 11.5px; }
+table.hashes td:first-child code { word-break: break-all; }
+table.hashes td.version { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 11px; word-break: break-all; max-width: 150px; }
 `
 
 // WriteHTML writes the report as a standalone HTML page (no external
@@ -66,7 +69,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 func writeInstanceHTML(b *strings.Builder, r *Report, i *Instance) {
 	esc := html.EscapeString
 	class := "good"
-	if i.Error != "" || !i.Verification.OK() {
+	if i.Error != "" || i.Cause != "" {
 		class = "failed"
 	}
 	fmt.Fprintf(b, "<h2>Instance %s%s</h2>\n<p class=\"outcome %s\">%s</p>\n", esc(i.InstanceID), esc(nameSuffix(i)), class, esc(outcomeText(i)))
@@ -121,9 +124,9 @@ func writeInstanceHTML(b *strings.Builder, r *Report, i *Instance) {
 		for _, o := range e.Objects {
 			status := "<span class=\"ok\">verified</span>"
 			if !o.OK() {
-				status = "<span class=\"bad\">DOES NOT VERIFY</span>"
+				status = "<span class=\"bad\">DOES NOT VERIFY: " + esc(problemKinds(o)) + "</span>"
 			}
-			fmt.Fprintf(b, "<tr><td><code>%s</code><br>%s<br>%s</td><td class=\"hash\">%s</td><td class=\"hash\">%s<br>%s</td><td>%s</td><td>%s</td></tr>\n",
+			fmt.Fprintf(b, "<tr><td><code>%s</code><br>%s<br>%s</td><td class=\"version\">%s</td><td class=\"hash\">%s<br>%s</td><td>%s</td><td>%s</td></tr>\n",
 				esc(lastPart(o.Key)), esc(o.Role), status, esc(o.VersionID), esc(o.SHA256Hex), esc(o.SHA256Base64), esc(checksText(o)), esc(lockText(o)))
 		}
 		b.WriteString("</tbody></table>\n")

@@ -92,7 +92,7 @@ func writeInstanceMarkdown(b *strings.Builder, r *Report, i *Instance) {
 		for _, o := range e.Objects {
 			status := ""
 			if !o.OK() {
-				status = " **DOES NOT VERIFY**"
+				status = " **DOES NOT VERIFY: " + problemKinds(o) + "**"
 			}
 			fmt.Fprintf(b, "| `%s`<br>%s%s | `%s` | `%s` | `%s` | %s | %s |\n", lastPart(o.Key), o.Role, status, o.VersionID,
 				o.SHA256Hex, o.SHA256Base64, mdCell(checksText(o)), mdCell(lockText(o)))

@@ -243,7 +243,7 @@ func TestHTML(t *testing.T) {
 	if !strings.Contains(page, table) {
 		t.Error("the before/after view is not inspect's HTML table")
 	}
-	for _, want := range []string{`<div class="alert"><strong>NEEDS ATTENTION</strong>`, `<span class="bad">DOES NOT VERIFY</span>`,
+	for _, want := range []string{`<div class="alert"><strong>NEEDS ATTENTION</strong>`, `<span class="bad">DOES NOT VERIFY: REWRITTEN</span>`,
 		"0d0e9c1a7c3b5b8e1f62a9c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5", "DQ6cGnw7W44fYqnF1OPyobDJ2Of2pbTD0uHwqbjH1uU=",
 		`<a href="https://console/e">evidence</a> SUCCEEDED`, "aws elb register-instances-with-load-balancer"} {
 		if !strings.Contains(page, want) {

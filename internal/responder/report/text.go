@@ -61,6 +61,31 @@ func problems(r *evidence.Record) []string {
 	return out
 }
 
+// problemKinds names an object's problems by their first word (REWRITTEN,
+// MISSING, HASH MISMATCH, DELETED), each once.
+func problemKinds(o *evidence.Object) string {
+	var kinds []string
+	for _, p := range o.Problems {
+		kind, _, found := strings.Cut(p, ":")
+		if !found || strings.ToUpper(kind) != kind {
+			kind = "see below"
+		}
+		if !containsString(kinds, kind) {
+			kinds = append(kinds, kind)
+		}
+	}
+	return strings.Join(kinds, ", ")
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
 // checksText says what an object's hash was checked against.
 func checksText(o *evidence.Object) string {
 	var parts []string
