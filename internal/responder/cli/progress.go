@@ -103,9 +103,10 @@ func (v *progressView) status(inc *execution.Incident) string {
 	}
 	elapsed := v.now().Sub(v.start).Round(time.Second)
 	// Under 80 columns, so it never wraps: \r redraws one line only.
-	s := fmt.Sprintf("%s: containing %d, evidence %d, done %d, failed %d, waiting %d. Ctrl-C stops following only",
-		elapsed, counts[execution.OutcomeContaining], counts[execution.OutcomePreserving], counts[execution.OutcomeContained],
-		counts[execution.OutcomeNotContained]+counts[execution.OutcomeEvidenceNotPreserved], counts[execution.OutcomeWaiting])
+	s := fmt.Sprintf("%s  done %d/%d, failed %d, running %d  (Ctrl-C stops following only)",
+		elapsed, counts[execution.OutcomeContained], len(inc.Instances),
+		counts[execution.OutcomeNotContained]+counts[execution.OutcomeEvidenceNotPreserved],
+		counts[execution.OutcomeContaining]+counts[execution.OutcomePreserving])
 	return v.style(shorten(s, 79), ansiBold)
 }
 
