@@ -111,6 +111,31 @@ func TestContainReportsAnInstanceNotContained(t *testing.T) {
 	if !strings.Contains(r.stderr, web.ID+"  containment  FAILED in Cut Other Access: ") {
 		t.Error("the progress on stderr does not say where the web server failed")
 	}
+
+	// The report says it too, with the record the failed containment
+	// kept, verified, and the network to restore: the ENIs were isolated
+	// before the step that failed.
+	r = essentialIR(t, "report", incident)
+	if r.code != ExitAttention {
+		t.Fatalf("report: exit %d, want %d", r.code, ExitAttention)
+	}
+	for _, want := range []string{
+		"**NOT CONTAINED: failed in step Cut Other Access**", "Detach Instance Profile failed",
+		"The containment did not finish", "termination protection  not recorded",
+		"Evidence: every SHA-256 verifies",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	for eni := range web.GroupsByENI {
+		if !strings.Contains(r.stdout, "--network-interface-id "+eni+" --groups ") {
+			t.Errorf("the report does not restore %s", eni)
+		}
+	}
+	if !strings.Contains(r.stderr, web.ID+": NOT CONTAINED (failed in Cut Other Access)") {
+		t.Error("stderr does not name the instance not contained")
+	}
 }
 
 func TestContainWithoutWaitingThenStatus(t *testing.T) {

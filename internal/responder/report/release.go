@@ -42,6 +42,19 @@ func releaseCommands(region, id string, before, now *inspect.InstanceState, c *c
 	if !before.IsUnrecorded(inspect.FieldStopProtection) && !before.StopProtection && now.StopProtection {
 		add("Stop protection off, as it was", "aws ec2 modify-instance-attribute --instance-id %s --no-disable-api-stop", id)
 	}
+	// What a failed containment's record does not hold: the workflow only
+	// turns these on, so each is listed if on now, to run if it was off.
+	notRecorded := " (its value before containment was not recorded: run this only if it was off; the containment execution's history shows it)"
+	if before.IsUnrecorded(inspect.FieldTerminationProtection) && now.TerminationProtection {
+		add("Termination protection off"+notRecorded, "aws ec2 modify-instance-attribute --instance-id %s --no-disable-api-termination", id)
+	}
+	if before.IsUnrecorded(inspect.FieldStopProtection) && now.StopProtection {
+		add("Stop protection off"+notRecorded, "aws ec2 modify-instance-attribute --instance-id %s --no-disable-api-stop", id)
+	}
+	if before.IsUnrecorded(inspect.FieldShutdownBehavior) && now.ShutdownBehavior == "stop" {
+		add("Shutdown behaviour back to terminate (its value before containment was not recorded: run this only if it was terminate)",
+			"aws ec2 modify-instance-attribute --instance-id %s --attribute instanceInitiatedShutdownBehavior --value terminate", id)
+	}
 	nowVolumes := map[string]inspect.Volume{}
 	for _, v := range now.Volumes {
 		nowVolumes[v.ID] = v

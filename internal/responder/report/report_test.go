@@ -137,6 +137,19 @@ func TestReleaseCommands(t *testing.T) {
 	if !strings.Contains(got, `"DeviceName": "/dev/xvda", "Ebs": {"DeleteOnTermination": true}`) || strings.Contains(got, "/dev/sdf") {
 		t.Errorf("DeleteOnTermination commands wrong:\n%s", got)
 	}
+	// A failed containment's record lacks the protections: each is listed
+	// if on now, saying so.
+	failed, _ := beforeState([]byte(recorded), nil)
+	var unknown []string
+	for _, cmd := range releaseCommands("us-east-1", id, failed, nowState(), nil, DefaultTagKey) {
+		if strings.Contains(cmd.Comment, "not recorded") {
+			unknown = append(unknown, cmd.Command)
+		}
+	}
+	if len(unknown) != 3 {
+		t.Errorf("commands for the unrecorded protections: %q", unknown)
+	}
+
 	// Once released, nothing is left to undo.
 	if rest := releaseCommands("us-east-1", id, before, releasedState(before), c, DefaultTagKey); len(rest) != len(c.CredentialDenyPolicy)+len(c.DeregisteredFromClassicLoadBalancers) {
 		t.Errorf("after a release, %d commands remain: %+v", len(rest), rest)
