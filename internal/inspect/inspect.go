@@ -67,6 +67,32 @@ type InstanceState struct {
 	// Snapshots are the evidence snapshots tagged with the instance ID,
 	// ordered by source volume (as in Volumes), then by ID.
 	Snapshots []EvidenceSnapshot `json:"snapshots"`
+	// Unrecorded names the fields (Field* constants) whose value is not
+	// known: a state rebuilt from an evidence record lacks what the record
+	// does not hold. Render shows them as "not recorded". Snapshot reads
+	// every field, so it leaves this empty.
+	Unrecorded []string `json:"unrecorded,omitempty"`
+}
+
+// Fields an InstanceState built from a record may lack (Unrecorded).
+const (
+	FieldTerminationProtection = "terminationProtection"
+	FieldStopProtection        = "stopProtection"
+	FieldShutdownBehavior      = "shutdownBehavior"
+	FieldAutoScaling           = "autoScaling"
+	FieldTargetGroups          = "targetGroups"
+	FieldSnapshots             = "snapshots"
+)
+
+// IsUnrecorded reports whether field (a Field* constant) is listed in
+// Unrecorded.
+func (s *InstanceState) IsUnrecorded(field string) bool {
+	for _, f := range s.Unrecorded {
+		if f == field {
+			return true
+		}
+	}
+	return false
 }
 
 // Tag is a key/value tag.
@@ -105,9 +131,14 @@ type SecurityGroup struct {
 	Name         string `json:"name"`
 	IngressRules int    `json:"ingressRules"`
 	EgressRules  int    `json:"egressRules"`
+	// RulesUnknown is set when the rules could not be read (a group named
+	// in a record that no longer exists, for example): the counts are
+	// then meaningless.
+	RulesUnknown bool `json:"rulesUnknown,omitempty"`
 }
 
-// Volume is one attached EBS volume.
+// Volume is one attached EBS volume. A SizeGiB of 0 means its size and
+// encryption are not known (a record holds only the attachment).
 type Volume struct {
 	ID                  string `json:"id"`
 	Device              string `json:"device"`
@@ -330,23 +361,9 @@ func (c clients) networkInterfaces(ctx context.Context, st *InstanceState, _ *ec
 	for id := range groupSet {
 		ids = append(ids, id)
 	}
-	sort.Strings(ids)
-	groups := map[string]SecurityGroup{}
-	p := ec2.NewDescribeSecurityGroupsPaginator(c.ec2, &ec2.DescribeSecurityGroupsInput{GroupIds: ids})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("describe security groups %s: %w", strings.Join(ids, ", "), err)
-		}
-		for _, g := range page.SecurityGroups {
-			id := aws.ToString(g.GroupId)
-			groups[id] = SecurityGroup{
-				ID:           id,
-				Name:         aws.ToString(g.GroupName),
-				IngressRules: countRules(g.IpPermissions),
-				EgressRules:  countRules(g.IpPermissionsEgress),
-			}
-		}
+	groups, err := securityGroups(ctx, c.ec2, ids)
+	if err != nil {
+		return err
 	}
 	for i := range st.NetworkInterfaces {
 		sgs := st.NetworkInterfaces[i].SecurityGroups
@@ -360,6 +377,35 @@ func (c clients) networkInterfaces(ctx context.Context, st *InstanceState, _ *ec
 		sort.Slice(sgs, func(a, b int) bool { return sgs[a].Name < sgs[b].Name })
 	}
 	return nil
+}
+
+// SecurityGroups reads the security groups ids in cfg's region with their
+// rule counts, by ID. It fails if any of them does not exist.
+func SecurityGroups(ctx context.Context, cfg aws.Config, ids []string) (map[string]SecurityGroup, error) {
+	return securityGroups(ctx, ec2.NewFromConfig(cfg), ids)
+}
+
+func securityGroups(ctx context.Context, client *ec2.Client, ids []string) (map[string]SecurityGroup, error) {
+	ids = append([]string(nil), ids...)
+	sort.Strings(ids)
+	groups := map[string]SecurityGroup{}
+	p := ec2.NewDescribeSecurityGroupsPaginator(client, &ec2.DescribeSecurityGroupsInput{GroupIds: ids})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describe security groups %s: %w", strings.Join(ids, ", "), err)
+		}
+		for _, g := range page.SecurityGroups {
+			id := aws.ToString(g.GroupId)
+			groups[id] = SecurityGroup{
+				ID:           id,
+				Name:         aws.ToString(g.GroupName),
+				IngressRules: countRules(g.IpPermissions),
+				EgressRules:  countRules(g.IpPermissionsEgress),
+			}
+		}
+	}
+	return groups, nil
 }
 
 // countRules counts security group rules the way the EC2 console lists them:

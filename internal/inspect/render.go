@@ -19,6 +19,9 @@ const (
 
 	none   = "none"
 	absent = "-"
+	// unrecorded is the cell of a field the state does not know
+	// (InstanceState.Unrecorded).
+	unrecorded = "not recorded"
 )
 
 // ANSI escapes used when RenderOptions.Color is set.
@@ -33,6 +36,21 @@ type RenderOptions struct {
 	// Color highlights section titles and the changed marker with ANSI
 	// escapes. Off by default: the table is plain text.
 	Color bool
+	// BeforeTitle and AfterTitle head the two columns; "BEFORE" and
+	// "AFTER" when empty. A title longer than a column is cut.
+	BeforeTitle, AfterTitle string
+}
+
+// titles returns the column titles, defaults filled in.
+func (o RenderOptions) titles() (string, string) {
+	b, a := o.BeforeTitle, o.AfterTitle
+	if b == "" {
+		b = "BEFORE"
+	}
+	if a == "" {
+		a = "AFTER"
+	}
+	return b, a
 }
 
 // Render prints before and after side by side as a fixed-width plain-text
@@ -66,8 +84,17 @@ type row struct {
 	before, after []string
 }
 
+// changed reports whether the row's two values differ; a value that is not
+// recorded is not a change.
 func (r row) changed() bool {
+	if isUnrecorded(r.before) || isUnrecorded(r.after) {
+		return false
+	}
 	return strings.Join(r.before, "\n") != strings.Join(r.after, "\n")
+}
+
+func isUnrecorded(cell []string) bool {
+	return len(cell) == 1 && cell[0] == unrecorded
 }
 
 // section is one containment step and its rows.
@@ -81,13 +108,19 @@ func sections(b, a *InstanceState) []section {
 		{"1. Tag", tagRows(b, a)},
 		{"2. Auto Scaling", []row{{
 			label:  []string{"group"},
-			before: asgCell(b.AutoScaling),
-			after:  asgCell(a.AutoScaling),
+			before: knownCell(b, FieldAutoScaling, asgCell(b.AutoScaling)),
+			after:  knownCell(a, FieldAutoScaling, asgCell(a.AutoScaling)),
 		}}},
 		{"3. Termination/stop protection, shutdown behaviour", []row{
-			{label: []string{"termination protection"}, before: []string{onOff(b.TerminationProtection)}, after: []string{onOff(a.TerminationProtection)}},
-			{label: []string{"stop protection"}, before: []string{onOff(b.StopProtection)}, after: []string{onOff(a.StopProtection)}},
-			{label: []string{"shutdown behaviour"}, before: []string{orNone(b.ShutdownBehavior)}, after: []string{orNone(a.ShutdownBehavior)}},
+			{label: []string{"termination protection"},
+				before: known(b, FieldTerminationProtection, onOff(b.TerminationProtection)),
+				after:  known(a, FieldTerminationProtection, onOff(a.TerminationProtection))},
+			{label: []string{"stop protection"},
+				before: known(b, FieldStopProtection, onOff(b.StopProtection)),
+				after:  known(a, FieldStopProtection, onOff(a.StopProtection))},
+			{label: []string{"shutdown behaviour"},
+				before: known(b, FieldShutdownBehavior, orNone(b.ShutdownBehavior)),
+				after:  known(a, FieldShutdownBehavior, orNone(a.ShutdownBehavior))},
 		}},
 		{"4. DeleteOnTermination (per volume)", volumeRows(b, a)},
 		{"5. Network (per ENI: groups, inbound/outbound rules)", eniRows(b, a)},
@@ -99,6 +132,19 @@ func sections(b, a *InstanceState) []section {
 		{"7. Target groups (ELBv2)", targetGroupRows(b, a)},
 		{"8. Snapshots (evidence)", snapshotRows(b, a)},
 	}
+}
+
+// known is value as a cell, or "not recorded" if s does not know field.
+func known(s *InstanceState, field, value string) []string {
+	return knownCell(s, field, []string{value})
+}
+
+// knownCell is cell, or "not recorded" if s does not know field.
+func knownCell(s *InstanceState, field string, cell []string) []string {
+	if s.IsUnrecorded(field) {
+		return []string{unrecorded}
+	}
+	return cell
 }
 
 func onOff(v bool) string {
@@ -164,12 +210,18 @@ func asgCell(m *AutoScalingMembership) []string {
 	if m == nil {
 		return []string{none}
 	}
+	if m.LifecycleState == "" {
+		return []string{m.GroupName}
+	}
 	return []string{fmt.Sprintf("%s (%s)", m.GroupName, m.LifecycleState)}
 }
 
 func profileCell(p *ProfileAssociation) []string {
 	if p == nil {
 		return []string{none}
+	}
+	if p.State == "" {
+		return []string{p.ARN}
 	}
 	return []string{p.ARN, "(" + p.State + ")"}
 }
@@ -194,6 +246,9 @@ func volumeRows(b, a *InstanceState) []row {
 		v, ok := m[id]
 		if !ok {
 			return []string{"not attached"}
+		}
+		if v.SizeGiB == 0 {
+			return []string{fmt.Sprintf("%-5t  %s", v.DeleteOnTermination, v.Device)}
 		}
 		enc := "unencrypted"
 		if v.Encrypted {
@@ -234,7 +289,11 @@ func eniRows(b, a *InstanceState) []row {
 		}
 		var lines []string
 		for _, g := range n.SecurityGroups {
-			lines = append(lines, g.Name, fmt.Sprintf("  %s  %d in, %d out", g.ID, g.IngressRules, g.EgressRules))
+			rules := fmt.Sprintf("%d in, %d out", g.IngressRules, g.EgressRules)
+			if g.RulesUnknown {
+				rules = "rules unknown"
+			}
+			lines = append(lines, orNone(g.Name), fmt.Sprintf("  %s  %s", g.ID, rules))
 		}
 		return lines
 	}
@@ -267,14 +326,20 @@ func targetGroupRows(b, a *InstanceState) []row {
 	ai, am := ids(a)
 	keys := union(bi, ai)
 	if len(keys) == 0 {
-		return []row{{label: []string{"registered in"}, before: []string{none}, after: []string{none}}}
+		return []row{{label: []string{"registered in"},
+			before: known(b, FieldTargetGroups, none), after: known(a, FieldTargetGroups, none)}}
 	}
-	cell := func(m map[string]TargetGroupMembership, arn string) []string {
-		t, ok := m[arn]
-		if !ok {
-			return []string{"not registered"}
+	cell := func(s *InstanceState, m map[string]TargetGroupMembership, arn string) []string {
+		if s.IsUnrecorded(FieldTargetGroups) {
+			return []string{unrecorded}
 		}
-		if !t.Registered() {
+		t, ok := m[arn]
+		switch {
+		case !ok:
+			return []string{"not registered"}
+		case t.State == "":
+			return []string{"registered"}
+		case !t.Registered():
 			return []string{t.State + " (deregistering)"}
 		}
 		return []string{fmt.Sprintf("registered (%s)", t.State)}
@@ -289,7 +354,7 @@ func targetGroupRows(b, a *InstanceState) []row {
 		if name == "" {
 			name = arn
 		}
-		rows = append(rows, row{label: []string{name}, before: cell(bm, arn), after: cell(am, arn)})
+		rows = append(rows, row{label: []string{name}, before: cell(b, bm, arn), after: cell(a, am, arn)})
 	}
 	return rows
 }
@@ -308,7 +373,8 @@ func snapshotRows(b, a *InstanceState) []row {
 	ai, am := ids(a)
 	keys := union(bi, ai)
 	if len(keys) == 0 {
-		return []row{{label: []string{"evidence snapshots"}, before: []string{none}, after: []string{none}}}
+		return []row{{label: []string{"evidence snapshots"},
+			before: known(b, FieldSnapshots, none), after: known(a, FieldSnapshots, none)}}
 	}
 	cell := func(m map[string]EvidenceSnapshot, id string) []string {
 		s, ok := m[id]
@@ -342,6 +408,14 @@ func (r *renderer) style(s, code string) string {
 }
 
 func (r *renderer) title(b, a *InstanceState) {
+	r.sb.WriteString(r.style(heading(b, a), ansiBold) + "\n")
+	r.sb.WriteString(strings.Repeat("=", TableWidth) + "\n")
+	beforeTitle, afterTitle := r.opts.titles()
+	r.line("", cut(beforeTitle, cellWidth), cut(afterTitle, cellWidth), "")
+}
+
+// heading names the instance and its state before and after.
+func heading(b, a *InstanceState) string {
 	id, name := a.InstanceID, a.Name
 	if id == "" {
 		id, name = b.InstanceID, b.Name
@@ -350,10 +424,7 @@ func (r *renderer) title(b, a *InstanceState) {
 	if name != "" {
 		t += " (" + name + ")"
 	}
-	t += fmt.Sprintf("   state: %s -> %s", orNone(b.State), orNone(a.State))
-	r.sb.WriteString(r.style(t, ansiBold) + "\n")
-	r.sb.WriteString(strings.Repeat("=", TableWidth) + "\n")
-	r.line("", "BEFORE", "AFTER", "")
+	return t + fmt.Sprintf("   state: %s -> %s", orNone(b.State), orNone(a.State))
 }
 
 func (r *renderer) section(s section) {
@@ -375,6 +446,14 @@ func (r *renderer) section(s section) {
 			r.line(at(label, i), at(before, i), at(after, i), mark)
 		}
 	}
+}
+
+// cut shortens s to at most width runes.
+func cut(s string, width int) string {
+	if rs := []rune(s); len(rs) > width {
+		return string(rs[:width])
+	}
+	return s
 }
 
 func at(lines []string, i int) string {
