@@ -805,7 +805,7 @@ func TestRuntimeErrorIsNotCaught(t *testing.T) {
 						"Missing": map[string]any{"Type": "Pass", "Parameters": map[string]any{"x.$": "$.no.such.field"}, "End": true},
 					}},
 					map[string]any{"StartAt": "Slow", "States": map[string]any{
-						"Slow": map[string]any{"Type": "Wait", "Seconds": 1, "Next": "After"},
+						"Slow":  map[string]any{"Type": "Wait", "Seconds": 1, "Next": "After"},
 						"After": map[string]any{"Type": "Pass", "End": true},
 					}},
 				},

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"sort"
 	"strings"
 	"testing"
 
@@ -41,15 +42,32 @@ func TestContainFollowsTheWebServerToItsOutcome(t *testing.T) {
 		t.Fatalf("the incident's execution: %+v, %v", ex, err)
 	}
 
-	// One line per step, in the workflow's order, each once.
+	// One line per step, each once: the phases in the workflow's order,
+	// and every step of Contain The Instance, which run side by side, in
+	// whatever order they started.
 	containment := stepLines(r.stdout, web.ID, "containment")
-	want := []string{"started", "Read The Instance", "Secure Instance", "Isolate Instance", "Cut Other Access", "Start Snapshots",
-		"Capture Console Screenshot", "Write Console Screenshot", "Write Containment Summary", "SUCCEEDED"}
-	if strings.Join(containment, " | ") != strings.Join(want, " | ") {
-		t.Errorf("containment lines:\n%s\nwant\n%s", strings.Join(containment, "\n"), strings.Join(want, "\n"))
+	before := []string{"started", "Read The Instance", "Contain The Instance"}
+	after := []string{"Capture Console Screenshot", "Write Console Screenshot", "Write Containment Summary", "SUCCEEDED"}
+	sideBySide := []string{"Isolate Network", "Detach From Auto Scaling Group", "Tag Instance", "Enable Termination Protection",
+		"Enable Stop Protection", "Set Shutdown Behaviour To Stop", "Keep Volumes On Termination", "Detach Instance Profile",
+		"Deregister From Target Groups", "Deregister From Classic Load Balancers", "Record Public Addresses",
+		"Record Pre-Incident State", "Snapshot Volumes"}
+	if len(containment) != len(before)+len(sideBySide)+len(after) ||
+		strings.Join(containment[:len(before)], " | ") != strings.Join(before, " | ") ||
+		strings.Join(containment[len(containment)-len(after):], " | ") != strings.Join(after, " | ") {
+		t.Errorf("containment lines:\n%s\nwant %q, then the %d steps of Contain The Instance, then %q",
+			strings.Join(containment, "\n"), before, len(sideBySide), after)
+	} else {
+		got := append([]string(nil), containment[len(before):len(before)+len(sideBySide)]...)
+		want := append([]string(nil), sideBySide...)
+		sort.Strings(got)
+		sort.Strings(want)
+		if strings.Join(got, " | ") != strings.Join(want, " | ") {
+			t.Errorf("the steps of Contain The Instance: %q, want %q", got, want)
+		}
 	}
 	evidence := stepLines(r.stdout, web.ID, "evidence")
-	if len(evidence) < 3 || evidence[0] != "started" || !contains(evidence, "Secure Each Snapshot") || evidence[len(evidence)-1] != "SUCCEEDED" {
+	if len(evidence) < 3 || evidence[0] != "started" || !contains(evidence, "Verify Each Snapshot To Keep") || evidence[len(evidence)-1] != "SUCCEEDED" {
 		t.Errorf("evidence lines: %q", evidence)
 	}
 	if incidentSteps := stepLines(r.stdout, incident, "incident"); !contains(incidentSteps, "Contain Each Instance") ||
@@ -102,13 +120,13 @@ func TestContainReportsAnInstanceNotContained(t *testing.T) {
 		t.Fatalf("incident %s with %d instances", inc.Status, len(inc.Instances))
 	}
 	w, b := inc.Instance(web.ID), inc.Instance(bare.ID)
-	if w.Outcome != execution.OutcomeNotContained || w.CurrentStep != "Cut Other Access" || !strings.Contains(w.Cause, "Detach Instance Profile failed") || w.Evidence != nil {
+	if w.Outcome != execution.OutcomeNotContained || w.CurrentStep != "Detach Instance Profile" || !strings.Contains(w.Cause, "Detach Instance Profile failed") || w.Evidence != nil {
 		t.Errorf("the web server: %+v", w)
 	}
 	if b.Outcome != execution.OutcomeContained || b.Containment == nil || b.Evidence == nil {
 		t.Errorf("the bare instance: %+v", b)
 	}
-	if !strings.Contains(r.stderr, web.ID+"  containment  FAILED in Cut Other Access: ") {
+	if !strings.Contains(r.stderr, web.ID+"  containment  FAILED in Detach Instance Profile: ") {
 		t.Error("the progress on stderr does not say where the web server failed")
 	}
 
@@ -120,7 +138,7 @@ func TestContainReportsAnInstanceNotContained(t *testing.T) {
 		t.Fatalf("report: exit %d, want %d", r.code, ExitAttention)
 	}
 	for _, want := range []string{
-		"**NOT CONTAINED: failed in step Cut Other Access**", "Detach Instance Profile failed",
+		"**NOT CONTAINED: failed in step Detach Instance Profile**", "Detach Instance Profile failed",
 		"The containment did not finish", "termination protection  not recorded",
 		"Evidence: every SHA-256 verifies",
 	} {
@@ -133,7 +151,7 @@ func TestContainReportsAnInstanceNotContained(t *testing.T) {
 			t.Errorf("the report does not restore %s", eni)
 		}
 	}
-	if !strings.Contains(r.stderr, web.ID+": NOT CONTAINED (failed in Cut Other Access)") {
+	if !strings.Contains(r.stderr, web.ID+": NOT CONTAINED (failed in Detach Instance Profile)") {
 		t.Error("stderr does not name the instance not contained")
 	}
 }

@@ -7,9 +7,12 @@ import (
 
 // Steps are the steps of a state machine as a responder follows them: its
 // top-level states that do work (Task, Parallel and Map states; Choice,
-// Pass, Wait, Succeed and Fail states only route). States nested in a
-// Parallel or Map are parts of their step. They come from the deployed
-// definition, so the steps shown are the ones the console shows.
+// Pass, Wait, Succeed and Fail states only route), and, in a top-level
+// Parallel whose branches each start with a Parallel, those Parallels: the
+// named steps a phase runs side by side (Contain The Instance). Other
+// states nested in a Parallel or Map are parts of their step. They come
+// from the deployed definition, so the steps shown are the ones the console
+// shows.
 type Steps struct {
 	// shown are the steps, by name.
 	shown map[string]bool
@@ -26,6 +29,11 @@ type aslState struct {
 	Default string
 	Choices []struct{ Next string }
 	Catch   []struct{ Next string }
+	// Branches are a Parallel's branches.
+	Branches []struct {
+		StartAt string
+		States  map[string]aslState
+	}
 }
 
 // ParseSteps reads the steps of an ASL definition.
@@ -42,6 +50,12 @@ func ParseSteps(definition string) (*Steps, error) {
 		switch st.Type {
 		case "Task", "Parallel", "Map":
 			s.shown[name] = true
+		}
+		for _, br := range st.Branches {
+			if first, ok := br.States[br.StartAt]; ok && first.Type == "Parallel" {
+				s.shown[br.StartAt] = true
+				s.normal[br.StartAt] = true
+			}
 		}
 	}
 	queue := []string{def.StartAt}

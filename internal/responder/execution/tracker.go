@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -266,8 +267,8 @@ func (t *Tracker) refreshChild(ctx context.Context, c *tracked) ([]Progress, err
 		ended := Progress{Time: stopTime(d.StopDate, c.last), InstanceID: c.instanceID, Phase: c.phaseName, Kind: ProgressEnded,
 			Status: p.Status, Error: p.Error, Cause: p.Cause, ExecutionARN: c.arn}
 		if d.Status != sfntypes.ExecutionStatusSucceeded {
-			p.FailedStep = c.lastNormal
-			ended.Step = c.lastNormal
+			p.FailedStep = failedSteps(p.FailedOutcome, c.lastNormal)
+			ended.Step = p.FailedStep
 		}
 		out = append(out, ended)
 	}
@@ -294,6 +295,17 @@ func (t *Tracker) stepsOf(ctx context.Context, machineARN string) *Steps {
 func stopTime(stop *time.Time, last time.Time) time.Time {
 	if stop != nil {
 		return *stop
+	}
+	return last
+}
+
+// failedSteps names the steps a failed execution failed in: those its
+// failed outcome lists (FailedSteps: the steps of a phase run side by side
+// that failed while the others went on), or else the last step it entered.
+func failedSteps(outcome json.RawMessage, last string) string {
+	var o struct{ FailedSteps []string }
+	if json.Unmarshal(outcome, &o) == nil && len(o.FailedSteps) > 0 {
+		return strings.Join(o.FailedSteps, ", ")
 	}
 	return last
 }
