@@ -50,6 +50,9 @@ const (
 	LogGroupID                 = "ContainmentLogs"
 	BucketID                   = "EvidenceBucket"
 	KeyID                      = "EvidenceKey"
+	// EvidenceKeyAliasSuffix ends the evidence key's alias, after
+	// "alias/" and the StateMachineName parameter.
+	EvidenceKeyAliasSuffix = "-evidence"
 )
 
 // LogRetention is how long execution logs, which hold the evidence the
@@ -129,7 +132,7 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		MaxValue:    jsii.Number(3600),
 		Description: jsii.String("Seconds between two reads of a snapshot that is not complete yet."),
 	})
-	store := evidenceStore(st, bucketParam, retention)
+	store := evidenceStore(st, name, bucketParam, retention)
 	key, bucketName := store.key, store.bucketName
 
 	settings := statemachine.DefaultSettings()
@@ -302,12 +305,16 @@ func logicalID(st awscdk.Stack, c constructs.IConstruct) *string {
 // bucket is named, the evidence bucket: versioned, Object Lock with default
 // GOVERNANCE retention, SSE-KMS with that key, TLS only, no public access.
 // It returns the key, the name of the bucket in use and the conditions.
-func evidenceStore(st awscdk.Stack, bucketParam, retention awscdk.CfnParameter) evidence {
+// The key's alias is named after the state machine (alias/essential-ir-evidence
+// by default), so that two stacks with different state machine names can be
+// deployed in one account and region.
+func evidenceStore(st awscdk.Stack, machineName, bucketParam, retention awscdk.CfnParameter) evidence {
+	alias := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("alias/"), machineName.ValueAsString(), jsii.String(EvidenceKeyAliasSuffix)})
 	key := awskms.NewKey(st, jsii.String(KeyID), &awskms.KeyProps{
 		Description:       jsii.String("essential-ir evidence: encrypted snapshot copies and the evidence bucket. To hand evidence to a forensic account, add it as a key user."),
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
-		Alias:             jsii.String("alias/essential-ir-evidence"),
+		Alias:             alias,
 	})
 	create := awscdk.NewCfnCondition(st, jsii.String("CreateEvidenceBucket"), &awscdk.CfnConditionProps{
 		Expression: awscdk.Fn_ConditionEquals(bucketParam.ValueAsString(), jsii.String("")),
