@@ -55,6 +55,17 @@ const (
 	EvidenceKeyAliasSuffix = "-evidence"
 )
 
+// Logical IDs of the outputs a responder (and the emulated deployment)
+// reads.
+const (
+	OutputStateMachineArn = "StateMachineArn"
+	// OutputEvidenceBucket is the bucket the stack creates;
+	// OutputExistingEvidenceBucket the one EvidenceBucketName names. Only
+	// one of them exists.
+	OutputEvidenceBucket         = "EvidenceBucket"
+	OutputExistingEvidenceBucket = "ExistingEvidenceBucket"
+)
+
 // LogRetention is how long execution logs, which hold the evidence the
 // workflow collected, are kept.
 const LogRetention = awslogs.RetentionDays_ONE_YEAR
@@ -233,7 +244,7 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		"essential-ir: contain compromised EC2 instances and preserve evidence. Input: "+statemachine.SampleInput,
 		logicalID(st, instanceMachine))
 
-	awscdk.NewCfnOutput(st, jsii.String("StateMachineArn"), &awscdk.CfnOutputProps{
+	awscdk.NewCfnOutput(st, jsii.String(OutputStateMachineArn), &awscdk.CfnOutputProps{
 		Value:       machine.StateMachineArn(),
 		Description: jsii.String("Start executions of this state machine (console or aws stepfunctions start-execution)."),
 	})
@@ -252,8 +263,8 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		value *string
 		cond  awscdk.CfnCondition
 	}{
-		{"EvidenceBucket", store.bucketRef, store.created},
-		{"ExistingEvidenceBucket", bucketParam.ValueAsString(), store.existing},
+		{OutputEvidenceBucket, store.bucketRef, store.created},
+		{OutputExistingEvidenceBucket, bucketParam.ValueAsString(), store.existing},
 	} {
 		awscdk.NewCfnOutput(st, jsii.String(o.id+"Output"), &awscdk.CfnOutputProps{
 			Key:         jsii.String(o.id),
