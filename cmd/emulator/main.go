@@ -1,7 +1,6 @@
 // Command emulator starts the emulated AWS account by hand (moto 5.2.1 with
-// the project's fixes), creates the containment state machine in it from the
-// synthesized definition, prints how to point the AWS CLI at it, and runs
-// until interrupted.
+// the project's fixes), deploys the synthesized stack in it, prints how to
+// point the AWS CLI at it, and runs until interrupted.
 //
 //	go run ./cmd/emulator
 package main
@@ -54,7 +53,7 @@ func run(noMachine bool) error {
 			return err
 		}
 		arn = d.StateMachineARN
-		fmt.Printf("Evidence bucket: %s\n", d.Bucket)
+		fmt.Printf("Evidence bucket: %s\nState machine role: %s\n", d.Bucket, d.RoleARN)
 	}
 	fmt.Printf(`Emulated AWS account %s in %s is running. In another shell:
 
