@@ -52,6 +52,15 @@ var mutations = []mutation{
 		doc := properties(t, r, "AWS::IAM::Policy", "ContainmentPolicy")["PolicyDocument"].(map[string]interface{})
 		doc["Statement"] = doc["Statement"].([]interface{})[1:]
 	}},
+	// A policy moto evaluates as AWS does (no conditional Deny): it stays
+	// in the account, which shows the bucket policy path end to end.
+	{"bucket-policy-changed", "Bucket.Policy", func(t *testing.T, r map[string]interface{}) {
+		doc := properties(t, r, "AWS::S3::BucketPolicy", stack.BucketID)["PolicyDocument"].(map[string]interface{})
+		statement := doc["Statement"].([]interface{})[0].(map[string]interface{})
+		delete(statement, "Condition")
+		statement["Action"] = "s3:DeleteBucket"
+		statement["Resource"] = statement["Resource"].([]interface{})[0]
+	}},
 	{"log-retention-30-days", "LogGroup.Retention", func(t *testing.T, r map[string]interface{}) {
 		properties(t, r, "AWS::Logs::LogGroup", stack.LogGroupID)["RetentionInDays"] = 30.0
 	}},

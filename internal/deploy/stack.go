@@ -12,6 +12,9 @@ type createdStack struct {
 	stack     *cfn.Stack
 	resources created
 	outputs   map[string]string
+	// notHonoured are the resources an emulator defect keeps from being
+	// as the template defines them, with the defect, by logical ID.
+	notHonoured map[string]string
 }
 
 // createStack creates a stack from a template in the account, as
@@ -72,5 +75,11 @@ func createStack(ctx context.Context, a *account, raw map[string]interface{}, st
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", stackName, err)
 	}
-	return &createdStack{stack: st, resources: res, outputs: outputs}, nil
+	cs := &createdStack{stack: st, resources: res, outputs: outputs, notHonoured: map[string]string{}}
+	for id, p := range res {
+		if p.notHonoured != "" {
+			cs.notHonoured[id] = p.notHonoured
+		}
+	}
+	return cs, nil
 }
