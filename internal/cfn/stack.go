@@ -41,7 +41,8 @@ type Options struct {
 }
 
 // Stack is a template being evaluated for one stack: its parameter values
-// are checked and its conditions evaluated when it is made.
+// are checked and its conditions evaluated when it is made. It is not safe
+// for concurrent use.
 type Stack struct {
 	t          *Template
 	pseudo     Pseudo
