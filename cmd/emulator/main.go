@@ -1,8 +1,8 @@
 // Command emulator starts the emulated AWS account by hand (moto 5.2.1 with
-// the project's fixes), creates the containment state machine in it from the
-// synthesized definition, prints how to point the AWS CLI (and the
-// essential-ir command) at it, and runs until interrupted. -web-server also
-// builds the demo's compromised web server, to contain by hand.
+// the project's fixes), deploys the synthesized stack in it, prints how to
+// point the AWS CLI (and the essential-ir command) at it, and runs until
+// interrupted. -web-server also builds the demo's compromised web server, to
+// contain by hand.
 //
 //	go run ./cmd/emulator [-web-server]
 package main
@@ -57,7 +57,7 @@ func run(noMachine, webServer bool) error {
 			return err
 		}
 		arn = d.StateMachineARN
-		fmt.Printf("Evidence bucket: %s\n", d.Bucket)
+		fmt.Printf("Evidence bucket: %s\nState machine role: %s\n", d.Bucket, d.RoleARN)
 	}
 
 	var web string

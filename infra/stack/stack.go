@@ -50,6 +50,20 @@ const (
 	LogGroupID                 = "ContainmentLogs"
 	BucketID                   = "EvidenceBucket"
 	KeyID                      = "EvidenceKey"
+	// EvidenceKeyAliasSuffix ends the evidence key's alias, after
+	// "alias/" and the StateMachineName parameter.
+	EvidenceKeyAliasSuffix = "-evidence"
+)
+
+// Logical IDs of the outputs a responder (and the emulated deployment)
+// reads.
+const (
+	OutputStateMachineArn = "StateMachineArn"
+	// OutputEvidenceBucket is the bucket the stack creates;
+	// OutputExistingEvidenceBucket the one EvidenceBucketName names. Only
+	// one of them exists.
+	OutputEvidenceBucket         = "EvidenceBucket"
+	OutputExistingEvidenceBucket = "ExistingEvidenceBucket"
 )
 
 // LogRetention is how long execution logs, which hold the evidence the
@@ -129,7 +143,7 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		MaxValue:    jsii.Number(3600),
 		Description: jsii.String("Seconds between two reads of a snapshot that is not complete yet."),
 	})
-	store := evidenceStore(st, bucketParam, retention)
+	store := evidenceStore(st, name, bucketParam, retention)
 	key, bucketName := store.key, store.bucketName
 
 	settings := statemachine.DefaultSettings()
@@ -230,7 +244,7 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		"essential-ir: contain compromised EC2 instances and preserve evidence. Input: "+statemachine.SampleInput,
 		logicalID(st, instanceMachine))
 
-	awscdk.NewCfnOutput(st, jsii.String("StateMachineArn"), &awscdk.CfnOutputProps{
+	awscdk.NewCfnOutput(st, jsii.String(OutputStateMachineArn), &awscdk.CfnOutputProps{
 		Value:       machine.StateMachineArn(),
 		Description: jsii.String("Start executions of this state machine (console or aws stepfunctions start-execution)."),
 	})
@@ -249,8 +263,8 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		value *string
 		cond  awscdk.CfnCondition
 	}{
-		{"EvidenceBucket", store.bucketRef, store.created},
-		{"ExistingEvidenceBucket", bucketParam.ValueAsString(), store.existing},
+		{OutputEvidenceBucket, store.bucketRef, store.created},
+		{OutputExistingEvidenceBucket, bucketParam.ValueAsString(), store.existing},
 	} {
 		awscdk.NewCfnOutput(st, jsii.String(o.id+"Output"), &awscdk.CfnOutputProps{
 			Key:         jsii.String(o.id),
@@ -302,12 +316,16 @@ func logicalID(st awscdk.Stack, c constructs.IConstruct) *string {
 // bucket is named, the evidence bucket: versioned, Object Lock with default
 // GOVERNANCE retention, SSE-KMS with that key, TLS only, no public access.
 // It returns the key, the name of the bucket in use and the conditions.
-func evidenceStore(st awscdk.Stack, bucketParam, retention awscdk.CfnParameter) evidence {
+// The key's alias is named after the state machine (alias/essential-ir-evidence
+// by default), so that two stacks with different state machine names can be
+// deployed in one account and region.
+func evidenceStore(st awscdk.Stack, machineName, bucketParam, retention awscdk.CfnParameter) evidence {
+	alias := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("alias/"), machineName.ValueAsString(), jsii.String(EvidenceKeyAliasSuffix)})
 	key := awskms.NewKey(st, jsii.String(KeyID), &awskms.KeyProps{
 		Description:       jsii.String("essential-ir evidence: encrypted snapshot copies and the evidence bucket. To hand evidence to a forensic account, add it as a key user."),
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
-		Alias:             jsii.String("alias/essential-ir-evidence"),
+		Alias:             alias,
 	})
 	create := awscdk.NewCfnCondition(st, jsii.String("CreateEvidenceBucket"), &awscdk.CfnConditionProps{
 		Expression: awscdk.Fn_ConditionEquals(bucketParam.ValueAsString(), jsii.String("")),

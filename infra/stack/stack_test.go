@@ -20,6 +20,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/essential-ir/essential-ir/infra/stack"
+	"github.com/essential-ir/essential-ir/internal/cfn"
 	"github.com/essential-ir/essential-ir/internal/synth"
 )
 
@@ -248,6 +249,35 @@ func TestLogGroupIsKeptAYear(t *testing.T) {
 			"Properties":     map[string]interface{}{"RetentionInDays": 365},
 		})
 	})
+}
+
+// TestEvidenceKeyAliasFollowsTheStateMachineName: the alias is named after
+// the StateMachineName parameter, so two stacks with different state
+// machines can be deployed in one account and region, and the default
+// deployment keeps alias/essential-ir-evidence.
+func TestEvidenceKeyAliasFollowsTheStateMachineName(t *testing.T) {
+	tpl, err := cfn.Parse(template(t).JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, alias := resource(t, "AWS::KMS::Alias", stack.KeyID)
+	for name, want := range map[string]string{"": "alias/essential-ir-evidence", "triage-eu": "alias/triage-eu-evidence"} {
+		params := map[string]string{}
+		if name != "" {
+			params[stack.ParamStateMachineName] = name
+		}
+		st, err := cfn.NewStack(tpl, cfn.Options{
+			Pseudo:     cfn.Pseudo{Partition: "aws", Region: "us-east-1", AccountID: "123456789012", StackName: synth.StackName},
+			Parameters: params,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Resolve(dig(alias, "Properties", "AliasName"))
+		if err != nil || got != want {
+			t.Errorf("StateMachineName %q: AliasName %v (%v), want %s", name, got, err, want)
+		}
+	}
 }
 
 // fleetMaps are the Maps over the instances of a fleet: containment, then

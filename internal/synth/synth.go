@@ -8,13 +8,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strconv"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/essential-ir/essential-ir/infra/stack"
+	"github.com/essential-ir/essential-ir/internal/cfn"
 )
 
 // StackName is the stack's construct ID in the CDK app.
@@ -106,16 +106,25 @@ func (t *Template) InstanceDefinition(d Deployment) (string, error) {
 }
 
 // definitionOf resolves the definition of the state machine whose construct
-// ID is id.
+// ID is id, with the one evaluator of the template's functions.
 func (t *Template) definitionOf(id string, d Deployment) (string, error) {
 	logical, err := t.LogicalID("AWS::StepFunctions::StateMachine", id)
 	if err != nil {
 		return "", err
 	}
-	resources, _ := t.JSON["Resources"].(map[string]interface{})
-	body, _ := resources[logical].(map[string]interface{})
-	props, _ := body["Properties"].(map[string]interface{})
-	v, err := t.resolve(props["DefinitionString"], d)
+	tpl, err := cfn.Parse(t.JSON)
+	if err != nil {
+		return "", err
+	}
+	st, err := cfn.NewStack(tpl, cfn.Options{
+		Pseudo:     cfn.Pseudo{Partition: d.Partition, Region: d.Region, AccountID: d.AccountID, StackName: StackName},
+		Parameters: d.Parameters,
+		Resources:  deploymentResources(d),
+	})
+	if err != nil {
+		return "", err
+	}
+	v, err := st.Resolve(tpl.Resources[logical].Properties["DefinitionString"])
 	if err != nil {
 		return "", fmt.Errorf("resolve DefinitionString of %s: %w", logical, err)
 	}
@@ -129,153 +138,30 @@ func (t *Template) definitionOf(id string, d Deployment) (string, error) {
 	return s, nil
 }
 
-// resolve evaluates the intrinsic functions a definition uses: Ref (to
-// pseudo parameters and parameters) and Fn::Join.
-func (t *Template) resolve(v interface{}, d Deployment) (interface{}, error) {
-	switch x := v.(type) {
-	case string, float64, bool, nil:
-		return x, nil
-	case []interface{}:
-		out := make([]interface{}, len(x))
-		for i, e := range x {
-			r, err := t.resolve(e, d)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = r
-		}
-		return out, nil
-	case map[string]interface{}:
-		if ref, ok := x["Ref"].(string); ok && len(x) == 1 {
-			return t.ref(ref, d)
-		}
-		if att, ok := x["Fn::GetAtt"].([]interface{}); ok && len(x) == 1 && len(att) == 2 {
-			key := fmt.Sprintf("%v.%v", att[0], att[1])
-			if v, ok := d.Resources[key]; ok {
-				return v, nil
-			}
-			if d.Placeholders {
-				return key, nil
-			}
-			return nil, fmt.Errorf("Fn::GetAtt %s: no value given in Deployment.Resources", key)
-		}
-		if cond, ok := x["Fn::If"].([]interface{}); ok && len(x) == 1 && len(cond) == 3 {
-			name, _ := cond[0].(string)
-			holds, err := t.condition(name, d)
-			if err != nil {
-				return nil, err
-			}
-			if holds {
-				return t.resolve(cond[1], d)
-			}
-			return t.resolve(cond[2], d)
-		}
-		if join, ok := x["Fn::Join"].([]interface{}); ok && len(x) == 1 {
-			if len(join) != 2 {
-				return nil, fmt.Errorf("Fn::Join needs [delimiter, list], got %v", join)
-			}
-			sep, _ := join[0].(string)
-			parts, err := t.resolve(join[1], d)
-			if err != nil {
-				return nil, err
-			}
-			list, ok := parts.([]interface{})
-			if !ok {
-				return nil, fmt.Errorf("Fn::Join list resolved to %T", parts)
-			}
-			s := ""
-			for i, p := range list {
-				if i > 0 {
-					s += sep
-				}
-				switch pv := p.(type) {
-				case string:
-					s += pv
-				case float64:
-					s += strconv.FormatFloat(pv, 'f', -1, 64)
-				default:
-					return nil, fmt.Errorf("Fn::Join element resolved to %T", p)
-				}
-			}
-			return s, nil
-		}
-		for k := range x {
-			if len(k) > 4 && k[:4] == "Fn::" {
-				return nil, fmt.Errorf("intrinsic %s is not supported here", k)
-			}
-		}
-		out := map[string]interface{}{}
-		for k, e := range x {
-			r, err := t.resolve(e, d)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = r
-		}
-		return out, nil
-	default:
-		return nil, fmt.Errorf("unexpected %T in template", v)
-	}
-}
+// deploymentResources resolves references to resources for a Deployment:
+// from Resources, else (with Placeholders) to the logical ID for Ref and
+// "LogicalID.Attribute" for Fn::GetAtt.
+type deploymentResources Deployment
 
-// condition evaluates a template condition made of Fn::Equals.
-func (t *Template) condition(name string, d Deployment) (bool, error) {
-	conds, _ := t.JSON["Conditions"].(map[string]interface{})
-	c, ok := conds[name].(map[string]interface{})
-	if !ok {
-		return false, fmt.Errorf("condition %q is not in the template", name)
-	}
-	eq, ok := c["Fn::Equals"].([]interface{})
-	if !ok || len(eq) != 2 {
-		return false, fmt.Errorf("condition %q: only Fn::Equals is supported, got %v", name, c)
-	}
-	a, err := t.resolve(eq[0], d)
-	if err != nil {
-		return false, err
-	}
-	b, err := t.resolve(eq[1], d)
-	if err != nil {
-		return false, err
-	}
-	return fmt.Sprint(a) == fmt.Sprint(b), nil
-}
-
-// ref resolves a Ref to a pseudo parameter, a stack parameter or a resource.
-func (t *Template) ref(name string, d Deployment) (interface{}, error) {
-	if v, ok := d.Resources[name]; ok {
+// Ref is the physical ID given for the resource, or its placeholder.
+func (d deploymentResources) Ref(id string) (string, error) {
+	if v, ok := d.Resources[id]; ok {
 		return v, nil
 	}
-	switch name {
-	case "AWS::Partition":
-		return d.Partition, nil
-	case "AWS::Region":
-		return d.Region, nil
-	case "AWS::AccountId":
-		return d.AccountID, nil
-	case "AWS::URLSuffix":
-		return "amazonaws.com", nil
+	if d.Placeholders {
+		return id, nil
 	}
-	params, _ := t.JSON["Parameters"].(map[string]interface{})
-	p, ok := params[name].(map[string]interface{})
-	if resources, _ := t.JSON["Resources"].(map[string]interface{}); !ok && resources[name] != nil && d.Placeholders {
-		return name, nil
-	}
-	if !ok {
-		return nil, fmt.Errorf("Ref %q is neither a pseudo parameter nor a stack parameter", name)
-	}
-	if v, ok := d.Parameters[name]; ok {
+	return "", fmt.Errorf("Ref %s: no value given in Deployment.Resources", id)
+}
+
+// GetAtt is the attribute given for the resource, or its placeholder.
+func (d deploymentResources) GetAtt(id, attr string) (interface{}, error) {
+	key := id + "." + attr
+	if v, ok := d.Resources[key]; ok {
 		return v, nil
 	}
-	def, ok := p["Default"]
-	if !ok {
-		return nil, fmt.Errorf("parameter %q has no default and no value was given", name)
+	if d.Placeholders {
+		return key, nil
 	}
-	switch dv := def.(type) {
-	case string:
-		return dv, nil
-	case float64:
-		return strconv.FormatFloat(dv, 'f', -1, 64), nil
-	default:
-		return fmt.Sprint(dv), nil
-	}
+	return nil, fmt.Errorf("Fn::GetAtt %s: no value given in Deployment.Resources", key)
 }
