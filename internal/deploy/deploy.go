@@ -5,9 +5,7 @@
 // internal/cfn, in dependency order, through the AWS APIs (moto's
 // CloudFormation ignores state machine definitions). A resource type,
 // attribute or property it cannot honour is an error; the tables of what
-// is ignored, and why, are in types.go. The one known emulator defect that
-// keeps a resource from the account (defects.go) is probed for and
-// reported in Deployment.NotHonoured.
+// is ignored, and why, are in types.go.
 package deploy
 
 import (
@@ -49,11 +47,6 @@ type Deployment struct {
 	// Resources are the physical IDs (what Ref gives) of the resources
 	// created, by logical ID.
 	Resources map[string]string
-	// NotHonoured are the resources a known defect of the emulator keeps
-	// from being as the template defines them, with the defect, by
-	// logical ID (only ConditionalDenyDefect exists). Empty once the
-	// emulator is fixed.
-	NotHonoured map[string]string
 }
 
 // Deploy creates the stack named name, whose StateMachineName parameter is
@@ -74,7 +67,7 @@ func Deploy(ctx context.Context, emu *emulator.Emulator, tpl *synth.Template, na
 	if err != nil {
 		return nil, fmt.Errorf("deploy: %w", err)
 	}
-	d := &Deployment{StackName: name, Outputs: cs.outputs, Resources: map[string]string{}, NotHonoured: cs.notHonoured}
+	d := &Deployment{StackName: name, Outputs: cs.outputs, Resources: map[string]string{}}
 	for id, p := range cs.resources {
 		d.Resources[id] = p.ref
 	}

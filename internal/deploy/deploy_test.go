@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/essential-ir/essential-ir/infra/stack"
-	"github.com/essential-ir/essential-ir/internal/deploy"
 	"github.com/essential-ir/essential-ir/statemachine"
 )
 
@@ -42,15 +41,7 @@ func TestDeployedAccountIsTheTemplate(t *testing.T) {
 	if !reflect.DeepEqual(*got.Bucket, want) {
 		t.Errorf("evidence bucket %s is\n%+v\nwant\n%+v", deployed.Bucket, *got.Bucket, want)
 	}
-	policyID := logicalID(t, template, "AWS::S3::BucketPolicy", stack.BucketID)
-	for id, defect := range deployed.NotHonoured {
-		if id != policyID || defect != deploy.ConditionalDenyDefect {
-			t.Errorf("%s not honoured: %s; only the bucket policy's known emulator defect may be", id, defect)
-		}
-	}
-	if defect, ok := deployed.NotHonoured[policyID]; ok {
-		t.Logf("known emulator defect, bucket policy %s: %s", policyID, defect)
-	} else if !strings.Contains(fmt.Sprint(got.Bucket.Policy), "aws:SecureTransport") ||
+	if !strings.Contains(fmt.Sprint(got.Bucket.Policy), "aws:SecureTransport") ||
 		!strings.Contains(fmt.Sprint(got.Bucket.Policy), "arn:aws:s3:::"+deployed.Bucket+"/*") {
 		t.Errorf("bucket policy %v does not deny plain HTTP on the bucket's objects", got.Bucket.Policy)
 	}

@@ -9,10 +9,6 @@ type physical struct {
 	ref string
 	// atts are the attributes Fn::GetAtt gives.
 	atts map[string]interface{}
-	// notHonoured says why the resource is not in the account as the
-	// template defines it: a known emulator defect (defects.go), found
-	// by probing the emulator. "" when it is.
-	notHonoured string
 }
 
 // created are the resources of one stack created so far, by logical ID:

@@ -218,9 +218,5 @@ func createBucketPolicy(ctx context.Context, a *account, r request) (*physical, 
 	if _, err := a.s3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(p.Bucket), Policy: aws.String(policy)}); err != nil {
 		return nil, fmt.Errorf("put the policy of bucket %s: %w", p.Bucket, err)
 	}
-	defect, err := conditionalDenyDefect(ctx, a, p.Bucket)
-	if err != nil {
-		return nil, err
-	}
-	return &physical{atts: map[string]interface{}{}, notHonoured: defect}, nil
+	return &physical{atts: map[string]interface{}{}}, nil
 }

@@ -12,9 +12,6 @@ type createdStack struct {
 	stack     *cfn.Stack
 	resources created
 	outputs   map[string]string
-	// notHonoured are the resources an emulator defect keeps from being
-	// as the template defines them, with the defect, by logical ID.
-	notHonoured map[string]string
 }
 
 // createStack creates a stack from a template in the account, as
@@ -75,11 +72,5 @@ func createStack(ctx context.Context, a *account, raw map[string]interface{}, st
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", stackName, err)
 	}
-	cs := &createdStack{stack: st, resources: res, outputs: outputs, notHonoured: map[string]string{}}
-	for id, p := range res {
-		if p.notHonoured != "" {
-			cs.notHonoured[id] = p.notHonoured
-		}
-	}
-	return cs, nil
+	return &createdStack{stack: st, resources: res, outputs: outputs}, nil
 }

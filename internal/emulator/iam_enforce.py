@@ -979,7 +979,13 @@ def resolve_key(account, region, key_id):
     except Exception:  # noqa: BLE001 - unknown key: authorised by its ARN, refused by its (absent) key policy
         key = None
     if key is not None:
-        return key.arn, key, getattr(key, "key_manager", "CUSTOMER") == "AWS"
+        # moto creates the AWS managed keys (aws/ebs when a volume is first
+        # encrypted by default) as customer keys with an alias under aws/:
+        # such a key is the AWS managed key, whichever way it is named.
+        aws_managed = getattr(key, "key_manager", "CUSTOMER") == "AWS" or any(
+            str(a).startswith("alias/aws/") for a in getattr(key, "aliases", {})
+        )
+        return key.arn, key, aws_managed
     if m and m.group(3) == "key":
         return key_id, None, False
     return "arn:%s:kms:%s:%s:key/%s" % (PARTITION, region, account, key_id), None, False
@@ -2072,7 +2078,41 @@ def engine_client_hook(client):
 launcher.ENGINE_CREDENTIALS.append(engine_credentials)
 launcher.ENGINE_CLIENT_HOOKS.append(engine_client_hook)
 launcher.ENGINE_GUARDS.append(guard)
+def patch_s3_bucket_policy_conditions():
+    """A bucket policy's statements apply only when their conditions hold (IAM
+    User Guide, "Policy evaluation logic"). moto's own S3 check
+    (FakeBucket.get_permission, through moto.iam.access_control.IAMPolicy)
+    ignores conditions, so the stack's TLS-only statement ("Deny s3:* when
+    aws:SecureTransport is false") refused every request to the evidence
+    bucket. This evaluates the bucket policy with its conditions, for the
+    caller moto's S3 sees outside the engine port (the tests and scene
+    builders, acting as the account over TLS, as every AWS SDK does). Engine
+    calls are authorised in full by guard(), the bucket policy included."""
+    import moto.s3.models as s3_models
+    from moto.iam.access_control import PermissionResult
+
+    bucket_cls = launcher._require(s3_models, "FakeBucket")
+    launcher._require(bucket_cls, "get_permission")
+
+    def get_permission(self, action, resource):
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        account = getattr(self, "account_id", None) or "123456789012"
+        principal = make_principal("arn:%s:iam::%s:root" % (PARTITION, account), account, getattr(self, "region_name", ""))
+        context = {"aws:securetransport": "true", "aws:principalaccount": account, "aws:principalarn": principal["role_arn"]}
+        doc = parse_document(self.policy.decode() if isinstance(self.policy, bytes) else self.policy)
+        effect, _ = evaluate_policies([("bucket policy of " + self.name, doc)], action, resource, context, principal=principal, resource_based=True)
+        if effect == DENY:
+            return PermissionResult.DENIED
+        if effect == ALLOW:
+            return PermissionResult.PERMITTED
+        return PermissionResult.NEUTRAL
+
+    bucket_cls.get_permission = get_permission
+
+
 launcher.EXTRA_PATCHES.append(patch_engine_context)
 launcher.EXTRA_PATCHES.append(patch_sfn_error_suffix)
+launcher.EXTRA_PATCHES.append(patch_s3_bucket_policy_conditions)
 launcher.CONTROL_ENDPOINTS[("GET", "/_emulator/denials")] = denials
 launcher.CONTROL_ENDPOINTS[("POST", "/_emulator/denials/reset")] = reset_denials
