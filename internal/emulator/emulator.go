@@ -281,8 +281,11 @@ func (e *Emulator) AWSConfig() aws.Config {
 		Region:       region,
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEMULATOR", "emulator-secret", ""),
 		BaseEndpoint: aws.String(e.Endpoint()),
+		// The emulator's HTTP server can close a kept-alive connection as
+		// a request goes out on it (seen on a loaded 2-core machine): the
+		// SDK's standard retries of such transport errors absorb it.
 		Retryer: func() aws.Retryer {
-			return retry.AddWithMaxAttempts(retry.NewStandard(), 2)
+			return retry.AddWithMaxAttempts(retry.NewStandard(), 5)
 		},
 	}
 }

@@ -1764,6 +1764,9 @@ RULES.update({
     ("elasticloadbalancing", "DescribeLoadBalancers"): _star,
     ("elasticloadbalancing", "DeregisterInstancesFromLoadBalancer"): elb_load_balancer_check,
     ("iam", "GetInstanceProfile"): iam_instance_profile_check,
+    # ListRoles authorises on the roles' path: a role ARN pattern
+    # (Service Authorization Reference, IAM: ListRoles, role*).
+    ("iam", "ListRoles"): lambda req: [Check("iam:ListRoles", "arn:%s:iam::%s:role/*" % (PARTITION, req.account), {})],
     ("iam", "GetRole"): iam_role_check,
     ("iam", "GetRolePolicy"): iam_role_check,
     ("iam", "PutRolePolicy"): iam_role_check,
@@ -1775,6 +1778,9 @@ RULES.update({
     ("s3", "ListObjectsV2"): s3_list,
     ("s3", "DeleteObject"): s3_delete_object,
     ("s3", "CreateBucket"): s3_create_bucket,
+    # ListBuckets is authorised as s3:ListAllMyBuckets, with no resource
+    # (Service Authorization Reference, Amazon S3).
+    ("s3", "ListBuckets"): lambda req: [Check("s3:ListAllMyBuckets", "*", {})],
     ("states", "StartExecution"): states_check,
     ("states", "ListStateMachines"): states_check,
     ("states", "StartSyncExecution"): states_check,
@@ -1784,6 +1790,8 @@ RULES.update({
     ("states", "SendTaskFailure"): states_check,
     ("states", "SendTaskHeartbeat"): states_check,
     ("kms", "CreateGrant"): kms_direct,
+    # ListKeys has no resource (Service Authorization Reference, AWS KMS).
+    ("kms", "ListKeys"): lambda req: [Check("kms:ListKeys", "*", {})],
     ("kms", "DescribeKey"): kms_direct,
     ("kms", "Encrypt"): kms_direct,
     ("kms", "Decrypt"): kms_direct,
