@@ -54,6 +54,12 @@ func (p instancePhase) inputFields() []string {
 	return append(append([]string(nil), instanceInputFields...), own...)
 }
 
+// ExecutionTimeoutSeconds bounds every execution of the workflow: a week,
+// so the evidence of the largest EBS volumes (16 TiB: a first snapshot,
+// then its encrypted copy, each perhaps a day or two) is waited for, within
+// the 25,000 history events of an execution (maxSnapshotWaitSeconds).
+const ExecutionTimeoutSeconds = 7 * 24 * 3600
+
 // startInstanceExecution runs one phase of one instance of the fleet in
 // its own execution of the instance state machine (Workflow.Instance),
 // started and waited for (states:startExecution.sync:2). Each instance's
@@ -89,9 +95,11 @@ func (b *builder) startInstanceExecution(p instancePhase) sfn.IChainable {
 				"Input":           input,
 			},
 			"ResultSelector": output,
-			// The child runs for as long as its snapshots take; a day
-			// bounds it like the fleet execution's own timeout.
-			"TimeoutSeconds": 86400,
+			// The child runs for as long as its snapshots take: the
+			// first snapshot of a 16 TiB volume, then its encrypted
+			// copy, can take days. ExecutionTimeout bounds it like
+			// the fleet execution's own timeout.
+			"TimeoutSeconds": ExecutionTimeoutSeconds,
 		},
 	})
 	// Starting the child is retried when Step Functions throttles or is

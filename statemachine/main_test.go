@@ -309,9 +309,9 @@ type InstanceSummary struct {
 	}
 	Tags                          []struct{ Key, Value string }
 	DetachedFromAutoScalingGroups []string
-	TerminationProtection         struct{ Before, After bool }
-	StopProtection                struct{ Before, After bool }
-	ShutdownBehaviour             struct{ Before, After string }
+	TerminationProtection         boolProtection
+	StopProtection                boolProtection
+	ShutdownBehaviour             stringProtection
 	IsolationGroupId              string
 	NetworkInterfaces             []struct {
 		NetworkInterfaceId string
@@ -337,6 +337,21 @@ type InstanceSummary struct {
 		Written                             bool
 		Objects                             []struct{ Object, Sha256, VersionId string }
 	}
+}
+
+// boolProtection is termination or stop protection as the summary reports
+// it: its value before and after, and whether EC2 allows it for the
+// instance (not for Spot Instances, nor stop protection for
+// instance-store-backed ones).
+type boolProtection struct {
+	Before, After bool
+	Applicable    bool
+}
+
+// stringProtection is the shutdown behaviour as the summary reports it.
+type stringProtection struct {
+	Before, After string
+	Applicable    bool
 }
 
 // summary returns one instance's summary: its compact entry in the output,

@@ -125,6 +125,7 @@ func (b *builder) recordPreIncidentState() branch {
 		"InstanceId.$":      "$.InstanceId",
 		"ExecutionId.$":     "$$.Execution.Id",
 		"CapturedAt.$":      "$.Instance.CapturedAt",
+		"Captured.$":        "$.Record.Captured",
 		"ChecksumAlgorithm": "SHA256 (base64, computed by S3)",
 		"Objects.$":         "$.RecordObjects",
 		"ConsoleScreenshot": "taken once the instance is contained, best effort: " + ScreenshotObject,
@@ -142,6 +143,20 @@ func (b *builder) recordPreIncidentState() branch {
 	write.AddCatch(failed, anyError())
 
 	reads := userData.Next(console)
+	// Whether the record shows the instance as it was before any change:
+	// on a first containment it does; a re-run reads an instance an
+	// earlier attempt already changed.
+	beforeAnyChange := b.pass("Record Read Before Any Change", map[string]interface{}{
+		"BeforeAnyChange": true,
+	}, "$.Record.Captured")
+	beforeAnyChange.Next(reads)
+	afterEarlierAttempt := b.pass("Record Read After An Earlier Attempt", map[string]interface{}{
+		"BeforeAnyChange": false,
+		"Note.$": "States.Format('Read when instance {} was already under investigation for incident {}: an earlier containment of that incident " +
+			"changed it (its ENIs, protections, DeleteOnTermination, instance profile) before its record could be stored. " +
+			"Its values before any change are in the history and the CloudWatch log of that earlier execution.', $.InstanceId, $.IncidentId)",
+	}, "$.Record.Captured")
+	afterEarlierAttempt.Next(reads)
 	// A present manifest means the record was written by an earlier run.
 	exists := b.call(sdkCall{
 		name:           "Is The Record Already Written?",
@@ -155,7 +170,7 @@ func (b *builder) recordPreIncidentState() branch {
 		// raises as NoSuchKey, given s3:ListBucket): read and write the
 		// record. Any other error fails the record; the writes'
 		// If-None-Match never overwrites.
-		catches:   []catchTo{{errors: []string{"S3.NoSuchKeyException"}, next: reads, resultPath: "$.RecordExisting"}},
+		catches:   []catchTo{{errors: []string{"S3.NoSuchKeyException"}, next: afterEarlierAttempt, resultPath: "$.RecordExisting"}},
 		onFailure: failed,
 	})
 	console.Next(write)
@@ -185,7 +200,7 @@ func (b *builder) recordPreIncidentState() branch {
 	// may find the record written.
 	record := b.choice("Record The Pre-Incident State?").
 		When(sfn.Condition_IsPresent(jsii.String("$.Instance.IncidentIds[0]")), exists.Next(kept), nil).
-		Otherwise(reads)
+		Otherwise(beforeAnyChange)
 	return branch{
 		key: "Record", name: step,
 		chain:   record,

@@ -53,7 +53,13 @@ func recordObject(t *testing.T, bucket, key string) (body []byte, sum string, ve
 // manifest is the record's manifest object.
 type manifest struct {
 	IncidentId, InstanceId, CapturedAt string
-	Objects                            []struct{ Object, Sha256, VersionId string }
+	// Captured says whether the record shows the instance before any
+	// change (a first containment), or after an earlier attempt's.
+	Captured struct {
+		BeforeAnyChange bool
+		Note            string
+	}
+	Objects []struct{ Object, Sha256, VersionId string }
 }
 
 // assertRecordWritten: the pre-incident record is in the evidence bucket
@@ -63,6 +69,15 @@ type manifest struct {
 // it was before containment (its original groups, DeleteOnTermination on).
 // It returns the manifest's bytes, to compare across runs.
 func assertRecordWritten(t *testing.T, inst *scene.Instance, sum InstanceSummary, incident string) []byte {
+	t.Helper()
+	return assertRecordStored(t, inst, sum, incident, true)
+}
+
+// assertRecordStored checks the record as assertRecordWritten does; a
+// record read after an earlier attempt changed the instance
+// (beforeAnyChange false) must say so, with a note, and is not compared
+// with the instance as the scene built it.
+func assertRecordStored(t *testing.T, inst *scene.Instance, sum InstanceSummary, incident string, beforeAnyChange bool) []byte {
 	t.Helper()
 	if len(sum.Record) != 1 {
 		t.Fatalf("%s: output Record = %+v, want one record", inst.ID, sum.Record)
@@ -84,6 +99,9 @@ func assertRecordWritten(t *testing.T, inst *scene.Instance, sum InstanceSummary
 	if m.InstanceId != inst.ID || m.IncidentId != incident || m.CapturedAt == "" {
 		t.Errorf("%s: manifest says instance %q incident %q captured %q", inst.ID, m.InstanceId, m.IncidentId, m.CapturedAt)
 	}
+	if m.Captured.BeforeAnyChange != beforeAnyChange || (!beforeAnyChange && !strings.Contains(m.Captured.Note, "earlier containment")) {
+		t.Errorf("%s: manifest says captured %+v, want before any change %v (with a note if not)", inst.ID, m.Captured, beforeAnyChange)
+	}
 	var names []string
 	for _, o := range m.Objects {
 		names = append(names, o.Object)
@@ -92,7 +110,7 @@ func assertRecordWritten(t *testing.T, inst *scene.Instance, sum InstanceSummary
 			t.Errorf("%s: %s hashes to %s, manifest says %s", inst.ID, o.Object, sha, o.Sha256)
 		}
 		assertLocked(t, prefix+o.Object, versions, head)
-		if o.Object == statemachine.RecordInstanceObject {
+		if o.Object == statemachine.RecordInstanceObject && beforeAnyChange {
 			assertPreIncidentInstance(t, inst, data)
 		}
 	}

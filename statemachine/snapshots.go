@@ -288,11 +288,12 @@ func (b *builder) verifySnapshot() sfn.IChainable {
 // maxSnapshotWaitSeconds caps the wait between two reads of snapshots that
 // are not complete: the wait doubles from SnapshotPollSeconds up to it, so
 // a snapshot of a few minutes is seen complete within about twice its time,
-// and one of a week costs about 700 reads. Each read of every snapshot of
-// the instance is one loop of about 11 history events, whatever the number
-// of volumes: a week of waiting is about 7,700 events, within the 25,000 of
-// an execution even with the copies waited for as long (Documentation/
-// performance.md).
+// and a week of waiting (ExecutionTimeoutSeconds) costs about 680 reads.
+// Each read of every snapshot of the instance is one loop of 9 history
+// events (11 while the wait still doubles), whatever the number of volumes:
+// a week of waiting is about 6,100 events, so an evidence execution stays
+// within the 25,000 of an execution however long its snapshots and copies
+// take.
 const maxSnapshotWaitSeconds = 900
 
 // waitForSnapshots reads every snapshot whose ID is listed at idsPath,

@@ -222,7 +222,7 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 			// definitions; a state machine must not add broader ones.
 			Role:           role.WithoutPolicyUpdates(nil),
 			TracingEnabled: jsii.Bool(true),
-			Timeout:        awscdk.Duration_Hours(jsii.Number(24)),
+			Timeout:        awscdk.Duration_Seconds(jsii.Number(statemachine.ExecutionTimeoutSeconds)),
 			Logs: &sfn.LogOptions{
 				Destination:          logs,
 				Level:                sfn.LogLevel_ALL,

@@ -94,6 +94,9 @@ type Builder struct {
 
 type image struct {
 	id, rootDevice string
+	// instanceStore is true for an instance-store-backed AMI: its
+	// instances have no EBS root volume.
+	instanceStore bool
 }
 
 // New returns a Builder whose clients all use cfg.
@@ -164,6 +167,14 @@ type InstanceSpec struct {
 	SharedInstanceProfileARN string
 	// Tags are put on the instance in addition to Name and TagScene.
 	Tags map[string]string
+	// Spot launches a one-time Spot Instance (InstanceMarketOptions), whose
+	// instance-initiated shutdown terminates it: EC2 refuses "stop" for
+	// Spot Instances.
+	Spot bool
+	// ImageID launches from this AMI instead of the builder's Amazon Linux
+	// 2 image (for example an instance-store-backed AMI; give no Volumes
+	// then, an instance-store root has no EBS volume).
+	ImageID string
 }
 
 // Instance is an instance scene built by Builder.Instance. All fields are
@@ -504,6 +515,11 @@ func (b *Builder) Instance(ctx context.Context, spec InstanceSpec) (*Instance, e
 	if err != nil {
 		return nil, wrap("find AMI", err)
 	}
+	if spec.ImageID != "" {
+		if img, err = b.imageOf(ctx, spec.ImageID); err != nil {
+			return nil, wrap("describe AMI "+spec.ImageID, err)
+		}
+	}
 
 	// Primary ENI: two groups with realistic ingress.
 	webSG, err := b.securityGroup(ctx, vpc.ID, name+"-web", "web tier for "+name, sfx, []ingress{
@@ -560,7 +576,8 @@ func (b *Builder) Instance(ctx context.Context, spec InstanceSpec) (*Instance, e
 		}},
 		BlockDeviceMappings:               bdms,
 		TagSpecifications:                 tagSpecs,
-		InstanceInitiatedShutdownBehavior: shutdownBehavior(spec.ShutdownTerminates),
+		InstanceInitiatedShutdownBehavior: shutdownBehavior(spec.ShutdownTerminates || spec.Spot),
+		InstanceMarketOptions:             spotMarket(spec.Spot),
 		MetadataOptions: &ec2types.InstanceMetadataOptionsRequest{
 			HttpTokens: ec2types.HttpTokensStateOptional, // IMDSv1 left on: realistic for a compromised host
 		},
@@ -648,15 +665,15 @@ func (b *Builder) Instance(ctx context.Context, spec InstanceSpec) (*Instance, e
 		}
 	}
 
-	if err := b.readBack(ctx, inst, spec, devices); err != nil {
+	if err := b.readBack(ctx, inst, spec, devices, img.instanceStore); err != nil {
 		return nil, wrap("verify", err)
 	}
 	return inst, nil
 }
 
 // readBack fills the ENI and volume fields from describe calls and checks
-// them against spec.
-func (b *Builder) readBack(ctx context.Context, inst *Instance, spec InstanceSpec, devices map[string]int) error {
+// them against spec (an instance-store root is no volume).
+func (b *Builder) readBack(ctx context.Context, inst *Instance, spec InstanceSpec, devices map[string]int, instanceStore bool) error {
 	no, err := b.EC2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{
 		Filters: []ec2types.Filter{{Name: aws.String("attachment.instance-id"), Values: []string{inst.ID}}},
 	})
@@ -725,8 +742,8 @@ func (b *Builder) readBack(ctx context.Context, inst *Instance, spec InstanceSpe
 		inst.EncryptedByVolume[v.id] = v.enc
 	}
 	want := len(spec.Volumes)
-	if want == 0 {
-		want = 1
+	if want == 0 && !instanceStore {
+		want = 1 // the AMI's EBS root
 	}
 	if len(vols) != want {
 		return fmt.Errorf("instance %s has %d volumes, want %d", inst.ID, len(vols), want)
@@ -752,6 +769,34 @@ const webRolePolicy = `{
 }`
 
 // shutdownBehavior is the RunInstances value for the spec.
+// spotMarket launches a one-time Spot Instance, terminated when interrupted,
+// when spot is set.
+func spotMarket(spot bool) *ec2types.InstanceMarketOptionsRequest {
+	if !spot {
+		return nil
+	}
+	return &ec2types.InstanceMarketOptionsRequest{
+		MarketType: ec2types.MarketTypeSpot,
+		SpotOptions: &ec2types.SpotMarketOptions{
+			SpotInstanceType:             ec2types.SpotInstanceTypeOneTime,
+			InstanceInterruptionBehavior: ec2types.InstanceInterruptionBehaviorTerminate,
+		},
+	}
+}
+
+// imageOf describes one AMI: its ID and root device name.
+func (b *Builder) imageOf(ctx context.Context, id string) (image, error) {
+	out, err := b.EC2.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}})
+	if err != nil {
+		return image{}, err
+	}
+	if len(out.Images) != 1 {
+		return image{}, fmt.Errorf("%d images named %s", len(out.Images), id)
+	}
+	return image{id: id, rootDevice: aws.ToString(out.Images[0].RootDeviceName),
+		instanceStore: out.Images[0].RootDeviceType == ec2types.DeviceTypeInstanceStore}, nil
+}
+
 func shutdownBehavior(terminate bool) ec2types.ShutdownBehavior {
 	if terminate {
 		return ec2types.ShutdownBehaviorTerminate
