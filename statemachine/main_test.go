@@ -65,8 +65,8 @@ func setup(e *emulator.Emulator) error {
 }
 
 // machines holds state machines created for non-default stack parameters,
-// by their parameters.
-var machines sync.Map
+// by their parameters; deployments holds their deployments.
+var machines, deployments sync.Map
 
 // machineWith returns a state machine created from the definition as
 // deployed with the given stack parameters (defaults for the others).
@@ -86,7 +86,10 @@ func machineWith(t *testing.T, params map[string]string) string {
 	if err != nil {
 		t.Fatalf("deploy with %s: %v", key, err)
 	}
-	actual, _ := machines.LoadOrStore(key, d.StateMachineARN)
+	actual, loaded := machines.LoadOrStore(key, d.StateMachineARN)
+	if !loaded {
+		deployments.Store(key, d)
+	}
 	return actual.(string)
 }
 

@@ -158,6 +158,13 @@ func (b *builder) copyIfUnencrypted() sfn.IChainable {
 		service:   "ec2",
 		action:    "createTags",
 		resources: []string{snapshotArn()},
+		// On a snapshot that exists, the role may add the volume tag and
+		// nothing else: it cannot give any snapshot an incident tag, which
+		// DeleteSnapshot requires (Service Authorization Reference, Amazon
+		// EC2: aws:TagKeys on CreateTags).
+		conditions: map[string]interface{}{
+			"ForAllValues:StringEquals": map[string]interface{}{"aws:TagKeys": []string{VolumeIDTagKey}},
+		},
 		params: map[string]interface{}{
 			"Resources.$": "States.Array($.SnapshotId)",
 			"Tags":        []interface{}{volumeTag},

@@ -218,3 +218,45 @@ func FormatDenials(ds []Denial) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Grant is one call the emulated account allowed, with the statements of
+// the role's identity-based policies that allow it (recorded only between
+// RecordGrants(true) and RecordGrants(false)). A statement that is the only
+// one allowing some call is needed by the workflow.
+type Grant struct {
+	Role, IAMAction, Resource string
+	Statements                []GrantStatement
+}
+
+// GrantStatement names one statement: its policy (as the emulator names
+// it: "inline policy <name> of role <role>", or a managed policy's ARN) and
+// its index in the policy's Statement list.
+type GrantStatement struct {
+	Policy string `json:"policy"`
+	Index  int    `json:"index"`
+	Sid    string `json:"sid"`
+}
+
+// RecordGrants turns the recording of grants on or off; either way it
+// forgets what was recorded.
+func (e *Emulator) RecordGrants(ctx context.Context, on bool) error {
+	return e.control(ctx, http.MethodPost, "/_emulator/grants/record", map[string]bool{"on": on}, nil)
+}
+
+// Grants returns the grants recorded since RecordGrants(true).
+func (e *Emulator) Grants(ctx context.Context) ([]Grant, error) {
+	var wire []struct {
+		Role       string           `json:"role"`
+		IAMAction  string           `json:"iam_action"`
+		Resource   string           `json:"resource"`
+		Statements []GrantStatement `json:"statements"`
+	}
+	if err := e.control(ctx, http.MethodGet, "/_emulator/grants", nil, &wire); err != nil {
+		return nil, err
+	}
+	out := make([]Grant, len(wire))
+	for i, w := range wire {
+		out[i] = Grant{Role: w.Role, IAMAction: w.IAMAction, Resource: w.Resource, Statements: w.Statements}
+	}
+	return out, nil
+}

@@ -678,9 +678,10 @@ def decide(principal, role, check, context):
 def is_allowed(principal, role, check, context):
     try:
         decide(principal, role, check, context)
-        return True
     except Denied:
         return False
+    _note_grant(role, check, context)
+    return True
 
 
 # --------------------------------------------------------------------------- #
@@ -1819,6 +1820,45 @@ def _record(entry):
             del _DENIALS[: len(_DENIALS) - _MAX_DENIALS]
 
 
+# Grants: for each call allowed, the identity-policy statements that allow it
+# (recorded only while a test asks, POST /_emulator/grants/record). A
+# statement that is the only one allowing some call is needed: without it
+# that call is refused.
+_GRANTS_LOCK = threading.Lock()
+_GRANTS = []
+_GRANTS_ON = [False]
+
+
+def _note_grant(role, check, context):
+    if not _GRANTS_ON[0] or role is None:
+        return
+    ctx = dict(context)
+    ctx.update(check.keys)
+    allowers = []
+    for name, doc in identity_documents(role):
+        for i, st in enumerate(_statements(doc)):
+            try:
+                applies = st.get("Effect") == "Allow" and statement_applies(st, check.action, check.resource, ctx)
+            except UnknownOperator:
+                applies = False
+            if applies:
+                allowers.append({"policy": name, "index": i, "sid": st.get("Sid", "")})
+    with _GRANTS_LOCK:
+        _GRANTS.append({"role": role.arn, "iam_action": check.action, "resource": check.resource, "statements": allowers})
+
+
+def grants(_payload):
+    with _GRANTS_LOCK:
+        return list(_GRANTS)
+
+
+def record_grants(payload):
+    with _GRANTS_LOCK:
+        _GRANTS_ON[0] = bool(payload.get("on"))
+        _GRANTS.clear()
+    return {"on": _GRANTS_ON[0]}
+
+
 def denials(_payload):
     with _DENIALS_LOCK:
         return list(_DENIALS)
@@ -1981,6 +2021,7 @@ def guard(environ, service, action, protocol):
             raise Denied(check, "because no identity-based policy allows the %s action" % check.action, note="no rule")
         for check in checks:
             decide(principal, role, check, context)
+            _note_grant(role, check, context)
     except Respond as r:
         record.update(r.record)
         _record(record)
@@ -2123,4 +2164,6 @@ launcher.EXTRA_PATCHES.append(patch_engine_context)
 launcher.EXTRA_PATCHES.append(patch_sfn_error_suffix)
 launcher.EXTRA_PATCHES.append(patch_s3_bucket_policy_conditions)
 launcher.CONTROL_ENDPOINTS[("GET", "/_emulator/denials")] = denials
+launcher.CONTROL_ENDPOINTS[("GET", "/_emulator/grants")] = grants
+launcher.CONTROL_ENDPOINTS[("POST", "/_emulator/grants/record")] = record_grants
 launcher.CONTROL_ENDPOINTS[("POST", "/_emulator/denials/reset")] = reset_denials
