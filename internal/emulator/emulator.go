@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -281,9 +282,11 @@ func (e *Emulator) AWSConfig() aws.Config {
 		Region:       region,
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEMULATOR", "emulator-secret", ""),
 		BaseEndpoint: aws.String(e.Endpoint()),
-		// The emulator's HTTP server can close a kept-alive connection as
-		// a request goes out on it (seen on a loaded 2-core machine): the
-		// SDK's standard retries of such transport errors absorb it.
+		// A fresh connection per request: a kept-alive connection the
+		// emulator's HTTP server had closed broke requests on a loaded
+		// 2-core machine, and the SDK's retry of a request that had
+		// succeeded (a create) then failed as "already exists".
+		HTTPClient: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
 		Retryer: func() aws.Retryer {
 			return retry.AddWithMaxAttempts(retry.NewStandard(), 5)
 		},

@@ -891,7 +891,9 @@ func (b *Builder) instanceProfile(ctx context.Context, inst *Instance, sfx strin
 	if _, err := b.IAM.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{
 		InstanceProfileName: aws.String(name),
 		RoleName:            aws.String(name),
-	}); err != nil {
+	}); err != nil && !profileHoldsRole(ctx, b.IAM, name, name) {
+		// A retry of a call that succeeded finds the role already there:
+		// what was asked.
 		return fmt.Errorf("add role to instance profile %q: %w", name, err)
 	}
 	return b.associateProfile(ctx, inst)
@@ -1178,6 +1180,20 @@ func attachedTo(ctx context.Context, client *ec2.Client, gateway, vpc string) bo
 	}
 	for _, a := range out.InternetGateways[0].Attachments {
 		if aws.ToString(a.VpcId) == vpc {
+			return true
+		}
+	}
+	return false
+}
+
+// profileHoldsRole says whether the instance profile holds the role.
+func profileHoldsRole(ctx context.Context, client *iam.Client, profile, role string) bool {
+	out, err := client.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(profile)})
+	if err != nil {
+		return false
+	}
+	for _, r := range out.InstanceProfile.Roles {
+		if aws.ToString(r.RoleName) == role {
 			return true
 		}
 	}
