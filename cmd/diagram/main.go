@@ -44,21 +44,35 @@ func run(dir string) error {
 	if err != nil {
 		return err
 	}
+	overview, err := diagram.OverviewFromTemplate(tpl)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
-	dotPath := filepath.Join(dir, "statemachine.dot")
+	for _, d := range []struct{ name, dot string }{{"statemachine", dot}, {"overview", overview}} {
+		if err := render(dir, d.name, d.dot); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// render writes name.dot into dir and renders it with Graphviz as name.svg
+// and name.png.
+func render(dir, name, dot string) error {
+	dotPath := filepath.Join(dir, name+".dot")
 	if err := os.WriteFile(dotPath, []byte(dot), 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", dotPath, err)
 	}
 	fmt.Println("wrote", dotPath)
-
 	graphviz, err := exec.LookPath("dot")
 	if err != nil {
 		return fmt.Errorf("the Graphviz dot binary is not on PATH (install it with `apt-get install -y graphviz`); %s is written but not rendered: %w", dotPath, err)
 	}
 	for _, format := range []string{"svg", "png"} {
-		out := filepath.Join(dir, "statemachine."+format)
+		out := filepath.Join(dir, name+"."+format)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		msg, err := exec.CommandContext(ctx, graphviz, "-T"+format, "-o", out, dotPath).CombinedOutput()
 		cancel()

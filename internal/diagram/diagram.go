@@ -57,6 +57,7 @@ type state struct {
 		ErrorEquals []string
 		Next        string
 	}
+	Parameters    map[string]interface{}
 	Branches      []machine
 	ItemProcessor *machine
 	Iterator      *machine
