@@ -165,7 +165,7 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 	})
 
 	role := awsiam.NewRole(st, jsii.String(RoleID), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("states.amazonaws.com"), nil),
+		AssumedBy:   trustedStateMachines(name.ValueAsString(), instanceName),
 		Description: jsii.String("essential-ir containment state machine: exactly the API calls its definition makes"),
 	})
 	policy := awsiam.NewPolicy(st, jsii.String("ContainmentPolicy"), &awsiam.PolicyProps{
@@ -281,6 +281,35 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 	suppressNagFindings(st, role, append(optionalPolicies, policy), delivery, machine, instanceMachine)
 	awscdk.Aspects_Of(st).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return st
+}
+
+// trustedStateMachines is the principal the role trusts: Step Functions,
+// only on behalf of this stack's two state machines in this account (Step
+// Functions Developer Guide, "Creating an IAM role for your state machine",
+// "Prevent cross-service confused deputy issue": aws:SourceArn and
+// aws:SourceAccount in the trust policy). So nobody can pass the role to
+// another state machine and act with its permissions: Step Functions
+// cannot assume it for that state machine. The ARNs are built from the
+// state machines' names, which are parameters, not from the state machine
+// resources: those depend on the role, and the role cannot depend on them.
+func trustedStateMachines(names ...*string) awsiam.IPrincipal {
+	var arns []*string
+	for _, n := range names {
+		arns = append(arns, stateMachineArn(n))
+	}
+	return awsiam.NewPrincipalWithConditions(awsiam.NewServicePrincipal(jsii.String("states.amazonaws.com"), nil), &map[string]interface{}{
+		"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+		"ArnLike":      map[string]interface{}{"aws:SourceArn": arns},
+	})
+}
+
+// stateMachineArn is the ARN of the state machine of this stack's account
+// and region named name.
+func stateMachineArn(name *string) *string {
+	return awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":states:"), awscdk.Aws_REGION(), jsii.String(":"),
+		awscdk.Aws_ACCOUNT_ID(), jsii.String(":stateMachine:"), name,
+	})
 }
 
 // suppressNagFindings records, with its reason, each cdk-nag finding the

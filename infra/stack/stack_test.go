@@ -890,3 +890,41 @@ func TestCdkNagFindingsAreResolvedOrSuppressed(t *testing.T) {
 		t.Error("no cdk-nag suppression found in the template metadata: the metadata walk is broken or cdk-nag is not applied")
 	}
 }
+
+// TestRoleTrustsOnlyThisStacksStateMachines: Step Functions may assume the
+// role only for this account (aws:SourceAccount) and this stack's two state
+// machines (aws:SourceArn), whatever StateMachineName is; nobody can pass
+// the role to another state machine.
+func TestRoleTrustsOnlyThisStacksStateMachines(t *testing.T) {
+	tpl, err := cfn.Parse(template(t).JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, role := resource(t, "AWS::IAM::Role", stack.RoleID)
+	for _, name := range []string{"essential-ir", "triage-eu"} {
+		st, err := cfn.NewStack(tpl, cfn.Options{
+			Pseudo:     cfn.Pseudo{Partition: "aws", Region: "eu-west-3", AccountID: "123456789012", StackName: synth.StackName},
+			Parameters: map[string]string{stack.ParamStateMachineName: name},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Resolve(dig(role, "Properties", "AssumeRolePolicyDocument", "Statement"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		prefix := "arn:aws:states:eu-west-3:123456789012:stateMachine:"
+		want := []interface{}{map[string]interface{}{
+			"Action":    "sts:AssumeRole",
+			"Effect":    "Allow",
+			"Principal": map[string]interface{}{"Service": "states.amazonaws.com"},
+			"Condition": map[string]interface{}{
+				"StringEquals": map[string]interface{}{"aws:SourceAccount": "123456789012"},
+				"ArnLike":      map[string]interface{}{"aws:SourceArn": []interface{}{prefix + name, prefix + name + stack.InstanceStateMachineSuffix}},
+			},
+		}}
+		if !jsonEqual(got, want) {
+			t.Errorf("StateMachineName %s: trust policy\n%s\nwant\n%s", name, show(got), show(want))
+		}
+	}
+}
