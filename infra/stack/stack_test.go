@@ -787,7 +787,7 @@ func TestTagOnCreateIsAllowed(t *testing.T) {
 		for _, spec := range specs {
 			resourceType, _ := dig(spec, "ResourceType").(string)
 			checked++
-			if !allowsTagOnCreate(statements, resourceType, createAction) {
+			if !allowsTagOnCreate(t, statements, resourceType, createAction, tagsOf(spec)) {
 				t.Errorf("task %q (%s) tags a new %s, but no statement allows ec2:CreateTags on %s resources for ec2:CreateAction %s: the call fails with UnauthorizedOperation",
 					name, a, resourceType, resourceType, createAction)
 			}
@@ -799,8 +799,21 @@ func TestTagOnCreateIsAllowed(t *testing.T) {
 }
 
 // allowsTagOnCreate reports whether a statement allows ec2:CreateTags on a
-// resource of resourceType when EC2 authorizes tags of createAction.
-func allowsTagOnCreate(statements []statement, resourceType, createAction string) bool {
+// resource of resourceType when EC2 authorizes the tags of createAction:
+// its conditions must hold for that action and those tags (a tag whose
+// value is a JSONPath holds no value here, so no condition may need it).
+func allowsTagOnCreate(t *testing.T, statements []statement, resourceType, createAction string, tags map[string]string) bool {
+	t.Helper()
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	context := map[string][]string{"ec2:CreateAction": {createAction}, "aws:TagKeys": keys}
+	for k, v := range tags {
+		if v != "" {
+			context["aws:RequestTag/"+k] = []string{v}
+		}
+	}
 	for _, s := range statements {
 		if !containsFold(s.Actions, "ec2:CreateTags") {
 			continue
@@ -811,22 +824,85 @@ func allowsTagOnCreate(statements []statement, resourceType, createAction string
 				resourceOK = true
 			}
 		}
-		if !resourceOK {
-			continue
-		}
-		if s.Condition == nil {
+		if resourceOK && conditionsHold(t, s.Condition, context) {
 			return true
 		}
-		// The only condition that still allows it: StringEquals on
-		// ec2:CreateAction naming this create action.
-		equals, _ := s.Condition["StringEquals"].(map[string]interface{})
-		if len(s.Condition) != 1 || len(equals) != 1 {
-			continue
-		}
-		for _, a := range oneOrMany(equals["ec2:CreateAction"]) {
-			if a == createAction {
-				return true
+	}
+	return false
+}
+
+// tagsOf reads a TagSpecification's tags: key to literal value ("" for a
+// value given by a JSONPath).
+func tagsOf(spec interface{}) map[string]string {
+	out := map[string]string{}
+	for _, tag := range oneOrMany(dig(spec, "Tags")) {
+		k, _ := dig(tag, "Key").(string)
+		v, _ := dig(tag, "Value").(string)
+		out[k] = v
+	}
+	return out
+}
+
+// conditionsHold evaluates the few condition operators the role's
+// tag-on-create statements use (StringEquals, ForAllValues:StringEquals,
+// Null) against a request context, with the stack's parameters at their
+// defaults. Any other operator does not hold, so a statement this test
+// cannot read is never taken to allow.
+func conditionsHold(t *testing.T, conditions map[string]interface{}, context map[string][]string) bool {
+	t.Helper()
+	for op, block := range conditions {
+		keys, _ := block.(map[string]interface{})
+		for key, raw := range keys {
+			var want []string
+			for _, v := range oneOrMany(raw) {
+				want = append(want, withDefaults(t, v))
 			}
+			got, present := context[key]
+			switch op {
+			case "StringEquals":
+				if !present || len(got) != 1 || !contains(want, got[0]) {
+					return false
+				}
+			case "ForAllValues:StringEquals":
+				for _, g := range got {
+					if !contains(want, g) {
+						return false
+					}
+				}
+			case "Null":
+				if (len(want) == 1 && want[0] == "true") == present {
+					return false
+				}
+			default:
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// withDefaults renders a template value with each parameter at its
+// default.
+func withDefaults(t *testing.T, v interface{}) string {
+	t.Helper()
+	s, err := render(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	params, _ := template(t).JSON["Parameters"].(map[string]interface{})
+	for name, p := range params {
+		if d, ok := dig(p, "Default").(string); ok {
+			s = strings.ReplaceAll(s, "${"+name+"}", d)
+		}
+	}
+	return s
+}
+
+// contains reports whether list holds s.
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
 		}
 	}
 	return false
