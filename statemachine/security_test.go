@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/essential-ir/essential-ir/internal/deploy"
+	"github.com/essential-ir/essential-ir/internal/emulator"
 	"github.com/essential-ir/essential-ir/internal/scene"
 	"github.com/essential-ir/essential-ir/statemachine"
 )
@@ -235,4 +236,193 @@ func groupsOf(t *testing.T, eni string) []string {
 		ids = append(ids, aws.ToString(g.GroupId))
 	}
 	return ids
+}
+
+// directInput is a valid input of the instance state machine for an
+// instance, as the fleet sends it for its containment.
+func directInput(instanceID string) map[string]interface{} {
+	return map[string]interface{}{
+		"InstanceId":           instanceID,
+		"Region":               emu.Region(),
+		"IncidentId":           "inc-direct",
+		"FleetExecutionName":   "inc-direct",
+		"Phase":                statemachine.ContainPhase,
+		"UnpreparedVpcs":       []interface{}{},
+		"Options":              map[string]interface{}{"RevokeCredentials": true, "DisassociateElasticIps": false, "SnapshotPollSeconds": 15},
+		"TargetGroups":         map[string]interface{}{"NotListed": "not listed by a fleet"},
+		"ClassicLoadBalancers": map[string]interface{}{"NotListed": "not listed by a fleet"},
+	}
+}
+
+// TestInstanceStateMachineRefusesBadInput starts the instance state machine
+// directly, as someone allowed states:StartExecution on it could, with each
+// field wrong in turn: each input is refused (InvalidInput) before any call
+// to AWS, and the instance is unchanged. The valid input, started the same
+// way, contains the instance.
+func TestInstanceStateMachineRefusesBadInput(t *testing.T) {
+	inst := build(t, scene.BareInstance())
+	type change func(in map[string]interface{})
+	set := func(path string, v interface{}) change {
+		return func(in map[string]interface{}) {
+			m := in
+			parts := strings.Split(path, ".")
+			for _, p := range parts[:len(parts)-1] {
+				m = m[p].(map[string]interface{})
+			}
+			if v == nil {
+				delete(m, parts[len(parts)-1])
+				return
+			}
+			m[parts[len(parts)-1]] = v
+		}
+	}
+	evidence := func(count interface{}) change {
+		return func(in map[string]interface{}) {
+			in["Phase"] = statemachine.EvidencePhase
+			delete(in, "TargetGroups")
+			delete(in, "ClassicLoadBalancers")
+			in["ExpectedSnapshotCount"] = count
+		}
+	}
+	// Each case, and the field its refusal names.
+	cases := map[string]struct {
+		c     change
+		field string
+	}{
+		"InstanceId a number":           {set("InstanceId", 42), "InstanceId"},
+		"InstanceId upper case":         {set("InstanceId", strings.ToUpper(inst.ID)), "InstanceId"},
+		"InstanceId with a slash":       {set("InstanceId", inst.ID[:6]+"/"+inst.ID[6:]), "InstanceId"},
+		"InstanceId of a group":         {set("InstanceId", "sg-0123456789abcdef0"), "InstanceId"},
+		"InstanceId i- alone":           {set("InstanceId", "i-"), "InstanceId"},
+		"InstanceId missing":            {set("InstanceId", nil), "InstanceId"},
+		"Region another":                {set("Region", "eu-west-1"), "Region"},
+		"Region missing":                {set("Region", nil), "Region"},
+		"IncidentId with a slash":       {set("IncidentId", "inc/../other"), "IncidentId"},
+		"IncidentId with a space":       {set("IncidentId", "inc 1"), "IncidentId"},
+		"IncidentId empty":              {set("IncidentId", ""), "IncidentId"},
+		"IncidentId a number":           {set("IncidentId", 7), "IncidentId"},
+		"IncidentId missing":            {set("IncidentId", nil), "IncidentId"},
+		"FleetExecutionName with slash": {set("FleetExecutionName", "a/b"), "FleetExecutionName"},
+		"FleetExecutionName missing":    {set("FleetExecutionName", nil), "FleetExecutionName"},
+		"Phase unknown":                 {set("Phase", "Release"), "Phase"},
+		"Phase missing":                 {set("Phase", nil), "Phase"},
+		"RevokeCredentials a string":    {set("Options.RevokeCredentials", "false"), "Options.RevokeCredentials"},
+		"RevokeCredentials missing":     {set("Options.RevokeCredentials", nil), "Options.RevokeCredentials"},
+		"DisassociateElasticIps string": {set("Options.DisassociateElasticIps", "true"), "Options.DisassociateElasticIps"},
+		"SnapshotPollSeconds zero":      {set("Options.SnapshotPollSeconds", 0), "Options.SnapshotPollSeconds"},
+		"SnapshotPollSeconds a string":  {set("Options.SnapshotPollSeconds", "15"), "Options.SnapshotPollSeconds"},
+		"SnapshotPollSeconds too long":  {set("Options.SnapshotPollSeconds", 99999), "Options.SnapshotPollSeconds"},
+		"Options with an unknown key":   {set("Options.Debug", true), "Options"},
+		"Options a string":              {set("Options", "revoke"), "Options"},
+		"UnpreparedVpcs a string":       {set("UnpreparedVpcs", "vpc-1"), "UnpreparedVpcs"},
+		"UnpreparedVpcs an object":      {set("UnpreparedVpcs", map[string]interface{}{}), "UnpreparedVpcs"},
+		"TargetGroups a string":         {set("TargetGroups", "none"), "TargetGroups/ClassicLoadBalancers"},
+		"TargetGroups a list":           {set("TargetGroups", []interface{}{}), "TargetGroups/ClassicLoadBalancers"},
+		"ClassicLoadBalancers missing":  {set("ClassicLoadBalancers", nil), "TargetGroups/ClassicLoadBalancers"},
+		"an unknown key":                {set("DryRun", true), "its keys"},
+		"started by no execution":       {set("AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID", "someone"), "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"},
+		"ExpectedSnapshotCount below 0": {evidence(-1), "ExpectedSnapshotCount"},
+		"ExpectedSnapshotCount string":  {evidence("3"), "ExpectedSnapshotCount"},
+		"evidence with listings":        {func(in map[string]interface{}) { evidence(1)(in); in["TargetGroups"] = map[string]interface{}{} }, "its keys"},
+	}
+	before := instanceFacts(t, inst.ID)
+	type result struct {
+		name string
+		ex   *emulator.Execution
+		err  error
+	}
+	results := make(chan result, len(cases))
+	for name, c := range cases {
+		in := directInput(inst.ID)
+		c.c(in)
+		raw, _ := json.Marshal(in)
+		go func(name string) {
+			ex, err := emu.RunExecution(context.Background(), deployed.InstanceStateMachineARN, string(raw), executionTimeout)
+			results <- result{name, ex, err}
+		}(name)
+	}
+	for range cases {
+		r := <-results
+		if r.err != nil {
+			t.Errorf("%s: %v", r.name, r.err)
+			continue
+		}
+		if r.ex.Status != "FAILED" || r.ex.Error != "InvalidInput" || !strings.Contains(r.ex.Cause, "Nothing was read or changed") ||
+			!strings.Contains(r.ex.Cause, "refused: "+cases[r.name].field) {
+			t.Errorf("%s: %s %s: %s, want FAILED InvalidInput", r.name, r.ex.Status, r.ex.Error, r.ex.Cause)
+			continue
+		}
+		for _, e := range ownHistory(t, r.ex.ARN) {
+			if e.TaskScheduledEventDetails != nil {
+				t.Errorf("%s: refused, but after a call to %s", r.name, aws.ToString(e.TaskScheduledEventDetails.ResourceType))
+			}
+		}
+	}
+	if after := instanceFacts(t, inst.ID); !reflect.DeepEqual(before, after) {
+		t.Errorf("the instance changed: %v, then %v", before, after)
+	}
+	// The valid input passes the check (the containment then fails on
+	// isolation: only the fleet prepares the VPC's groups).
+	ex := runOn(t, deployed.InstanceStateMachineARN, mustJSON(t, directInput(inst.ID)))
+	if ex.Error == "InvalidInput" {
+		t.Fatalf("the valid input was refused: %s", ex.Cause)
+	}
+	read := false
+	for _, e := range ownHistory(t, ex.ARN) {
+		if d := e.StateEnteredEventDetails; d != nil && aws.ToString(d.Name) == "Read The Instance" {
+			read = true
+		}
+	}
+	if !read {
+		t.Errorf("the valid input did not reach Read The Instance: %s %s", ex.Error, ex.Cause)
+	}
+}
+
+// mustJSON encodes v.
+func mustJSON(t *testing.T, v interface{}) string {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
+}
+
+// instanceFacts are what containment changes of an instance, as text: its
+// tags and each ENI's groups, sorted.
+func instanceFacts(t *testing.T, id string) []string {
+	t.Helper()
+	out, err := scenes.EC2.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	if err != nil || len(out.Reservations) != 1 || len(out.Reservations[0].Instances) != 1 {
+		t.Fatalf("describe %s: %v", id, err)
+	}
+	i := out.Reservations[0].Instances[0]
+	var facts []string
+	for _, tag := range i.Tags {
+		facts = append(facts, "tag "+aws.ToString(tag.Key)+"="+aws.ToString(tag.Value))
+	}
+	for _, eni := range i.NetworkInterfaces {
+		facts = append(facts, "eni "+aws.ToString(eni.NetworkInterfaceId)+" "+strings.Join(groupsOf(t, aws.ToString(eni.NetworkInterfaceId)), ","))
+	}
+	sort.Strings(facts)
+	return facts
+}
+
+// TestIncidentNameWithOtherCharactersChangesNothing: an execution of the
+// fleet state machine whose name, the incident ID, holds a character its
+// instances' executions would refuse is refused before any call to AWS.
+func TestIncidentNameWithOtherCharactersChangesNothing(t *testing.T) {
+	inst := build(t, scene.BareInstance())
+	ex, err := emu.RunNamedExecution(context.Background(), machineARN, "inc+web", input(emu.Region(), inst.ID), executionTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Status != "FAILED" || ex.Error != "InvalidInput" || !strings.Contains(ex.Cause, "letters, digits") {
+		t.Fatalf("%s %s: %s, want FAILED InvalidInput", ex.Status, ex.Error, ex.Cause)
+	}
+	for _, e := range ownHistory(t, ex.ARN) {
+		if e.TaskScheduledEventDetails != nil {
+			t.Errorf("refused, but after a call to %s", aws.ToString(e.TaskScheduledEventDetails.ResourceType))
+		}
+	}
 }

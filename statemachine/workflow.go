@@ -131,10 +131,12 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 	instanceItem := func(fields map[string]interface{}) *map[string]interface{} {
 		fields["Region.$"] = "$.Region"
 		fields["FleetExecutionName.$"] = "$$.Execution.Name"
+		// The stack parameters are the strings "true" and "false"; the
+		// instance state machine takes JSON booleans.
 		fields["Options"] = map[string]interface{}{
-			"RevokeCredentials":      s.RevokeCredentials,
-			"DisassociateElasticIps": s.DisassociateElasticIPs,
-			"SnapshotPollSeconds":    s.SnapshotPollSeconds,
+			"RevokeCredentials.$":      "States.StringToJson('" + s.RevokeCredentials + "')",
+			"DisassociateElasticIps.$": "States.StringToJson('" + s.DisassociateElasticIPs + "')",
+			"SnapshotPollSeconds":      s.SnapshotPollSeconds,
 		}
 		return &fields
 	}
@@ -259,7 +261,7 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 		ErrorPath: jsii.String("$.Failure.Error"),
 		CausePath: jsii.String("$.Failure.Cause"),
 	}), anyError())
-	definition := b.validateInput(lookUp.Next(each).Next(contained).Next(preserve).Next(tally).Next(outcome))
+	definition := b.validateInput(b.checkIncidentName(lookUp.Next(each).Next(contained).Next(preserve).Next(tally).Next(outcome)))
 	return &Workflow{
 		Definition: definition,
 		Instance:   instance,
