@@ -4,6 +4,10 @@ import (
 	"path"
 	"strings"
 	"testing"
+
+	"github.com/essential-ir/essential-ir/infra/stack"
+	"github.com/essential-ir/essential-ir/internal/cfn"
+	"github.com/essential-ir/essential-ir/internal/synth"
 )
 
 // condition is one condition a statement must carry: operator, key and
@@ -295,5 +299,69 @@ func TestRoleHoldsNoDeleteRetentionOrBypass(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestLogGroupIsEncryptedWithAKeyOfItsOwn: the log group is
+// /aws/vendedlogs/states/<StateMachineName>, encrypted with the stack's
+// logs key, whose policy lets CloudWatch Logs of the stack's region use it
+// for that log group only; the key's alias follows the name too.
+func TestLogGroupIsEncryptedWithAKeyOfItsOwn(t *testing.T) {
+	tpl, err := cfn.Parse(template(t).JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, group := resource(t, "AWS::Logs::LogGroup", stack.LogGroupID)
+	keyID, key := resource(t, "AWS::KMS::Key", stack.LogsKeyID)
+	_, alias := resource(t, "AWS::KMS::Alias", stack.LogsKeyID)
+	if got := dig(group, "Properties", "KmsKeyId"); !jsonEqual(got, map[string]interface{}{"Fn::GetAtt": []interface{}{keyID, "Arn"}}) {
+		t.Errorf("log group KmsKeyId %s, want the logs key %s", show(got), keyID)
+	}
+	if key["DeletionPolicy"] != "Retain" || dig(key, "Properties", "EnableKeyRotation") != true {
+		t.Errorf("logs key: DeletionPolicy %v, rotation %v; want Retain and rotation (the logs outlive the stack)", key["DeletionPolicy"], dig(key, "Properties", "EnableKeyRotation"))
+	}
+	st, err := cfn.NewStack(tpl, cfn.Options{
+		Pseudo:     cfn.Pseudo{Partition: "aws", Region: "eu-west-3", AccountID: "123456789012", StackName: synth.StackName},
+		Parameters: map[string]string{stack.ParamStateMachineName: "triage"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolve := func(v interface{}) interface{} {
+		t.Helper()
+		r, err := st.Resolve(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if got := resolve(dig(group, "Properties", "LogGroupName")); got != "/aws/vendedlogs/states/triage" {
+		t.Errorf("log group name %v", got)
+	}
+	if got := resolve(dig(alias, "Properties", "AliasName")); got != "alias/triage-logs" {
+		t.Errorf("logs key alias %v", got)
+	}
+	statements, _ := resolve(dig(key, "Properties", "KeyPolicy", "Statement")).([]interface{})
+	found := false
+	for _, s := range statements {
+		if dig(s, "Principal", "Service") == nil {
+			continue
+		}
+		found = true
+		want := map[string]interface{}{
+			"Sid": "CloudWatchLogsEncryptsTheStateMachinesLogGroup", "Effect": "Allow",
+			"Principal": map[string]interface{}{"Service": "logs.eu-west-3.amazonaws.com"},
+			"Action":    []interface{}{"kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"},
+			"Resource":  "*",
+			"Condition": map[string]interface{}{"ArnEquals": map[string]interface{}{
+				"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:eu-west-3:123456789012:log-group:/aws/vendedlogs/states/triage",
+			}},
+		}
+		if !jsonEqual(s, want) {
+			t.Errorf("logs key statement for a service\n%s\nwant\n%s", show(s), show(want))
+		}
+	}
+	if !found {
+		t.Error("the logs key's policy does not let CloudWatch Logs use it")
 	}
 }

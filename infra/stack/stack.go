@@ -48,8 +48,19 @@ const (
 	InstanceStateMachineSuffix = "-instance"
 	RoleID                     = "ContainmentRole"
 	LogGroupID                 = "ContainmentLogs"
-	BucketID                   = "EvidenceBucket"
-	KeyID                      = "EvidenceKey"
+	// LogsKeyID is the KMS key that encrypts the log group.
+	LogsKeyID = "LogsKey"
+	// LogsKeyAliasSuffix ends the logs key's alias, after "alias/" and the
+	// StateMachineName parameter.
+	LogsKeyAliasSuffix = "-logs"
+	// LogGroupPrefix starts the log group's name, before the
+	// StateMachineName parameter: the prefix AWS recommends for the logs
+	// Step Functions delivers (Step Functions Developer Guide, "Logging
+	// in CloudWatch Logs"), whose resource policy CloudWatch Logs then
+	// need not grow per log group.
+	LogGroupPrefix = "/aws/vendedlogs/states/"
+	BucketID       = "EvidenceBucket"
+	KeyID          = "EvidenceKey"
 	// EvidenceKeyAliasSuffix ends the evidence key's alias, after
 	// "alias/" and the StateMachineName parameter.
 	EvidenceKeyAliasSuffix = "-evidence"
@@ -70,6 +81,16 @@ const (
 // workflow collected, are kept.
 const LogRetention = awslogs.RetentionDays_ONE_YEAR
 
+// DefaultLogLevel is the LogLevel parameter's default: ERROR logs every
+// failure with AWS's error and cause, and none of the data the workflow
+// reads. ALL would copy each state's input and output into CloudWatch Logs:
+// the instance's DescribeInstances item, its user data (which often holds
+// credentials and keys) and console output, readable by anyone with
+// logs:GetLogEvents or Logs Insights on the group, for a year, beside the
+// execution history (90 days) and the evidence bucket, which already hold
+// them under the responders' own access.
+const DefaultLogLevel = "ERROR"
+
 // New defines the stack under scope and applies cdk-nag's AWS Solutions
 // checks to it.
 func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
@@ -87,9 +108,10 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 	})
 	logLevel := awscdk.NewCfnParameter(st, jsii.String(ParamLogLevel), &awscdk.CfnParameterProps{
 		Type:          jsii.String("String"),
-		Default:       jsii.String("ALL"),
+		Default:       jsii.String(DefaultLogLevel),
 		AllowedValues: jsii.Strings("ALL", "ERROR", "FATAL", "OFF"),
-		Description:   jsii.String("Execution events sent to CloudWatch Logs. ALL keeps the evidence the workflow reads (instance metadata) in the log."),
+		Description: jsii.String("Execution events sent to CloudWatch Logs, with their data. ERROR (default): failures, with AWS's error and cause. " +
+			"ALL also copies every state's input and output into the log: the instance's metadata, user data (which often holds secrets) and console output."),
 	})
 	concurrency := awscdk.NewCfnParameter(st, jsii.String(ParamMaxConcurrency), &awscdk.CfnParameterProps{
 		Type:        jsii.String("Number"),
@@ -159,10 +181,7 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 	settings.InstanceStateMachineName = *instanceName
 	workflow := statemachine.New(st, "Containment", settings)
 
-	logs := awslogs.NewLogGroup(st, jsii.String(LogGroupID), &awslogs.LogGroupProps{
-		Retention:     LogRetention,
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
-	})
+	logs := logGroup(st, name.ValueAsString())
 
 	role := awsiam.NewRole(st, jsii.String(RoleID), &awsiam.RoleProps{
 		AssumedBy:   trustedStateMachines(name.ValueAsString(), instanceName),
@@ -283,6 +302,42 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 	return st
 }
 
+// logGroup is the log group both state machines log to:
+// /aws/vendedlogs/states/<StateMachineName>, kept a year and when the stack
+// is deleted, encrypted with a KMS key of its own (alias
+// alias/<StateMachineName>-logs) whose policy lets CloudWatch Logs in this
+// region use it for this log group only (CloudWatch Logs User Guide,
+// "Encrypt log data in CloudWatch Logs using AWS KMS", step 2: the
+// kms:EncryptionContext:aws:logs:arn condition). The key policy names the
+// log group by its name, built from the parameter, so the key does not
+// depend on the group that depends on it.
+func logGroup(st awscdk.Stack, machineName *string) awslogs.LogGroup {
+	name := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String(LogGroupPrefix), machineName})
+	key := awskms.NewKey(st, jsii.String(LogsKeyID), &awskms.KeyProps{
+		Description:       jsii.String("essential-ir execution logs: encrypts the log group of the state machines."),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		Alias:             awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("alias/"), machineName, jsii.String(LogsKeyAliasSuffix)}),
+	})
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchLogsEncryptsTheStateMachinesLogGroup"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("logs."), awscdk.Aws_REGION(), jsii.String(".amazonaws.com")}), nil)},
+		Actions:    jsii.Strings("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]interface{}{"ArnEquals": map[string]interface{}{
+			"kms:EncryptionContext:aws:logs:arn": awscdk.Fn_Join(jsii.String(""), &[]*string{
+				jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":logs:"), awscdk.Aws_REGION(), jsii.String(":"), awscdk.Aws_ACCOUNT_ID(), jsii.String(":log-group:"), name,
+			}),
+		}},
+	}), nil)
+	return awslogs.NewLogGroup(st, jsii.String(LogGroupID), &awslogs.LogGroupProps{
+		LogGroupName:  name,
+		EncryptionKey: key,
+		Retention:     LogRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+}
+
 // trustedStateMachines is the principal the role trusts: Step Functions,
 // only on behalf of this stack's two state machines in this account (Step
 // Functions Developer Guide, "Creating an IAM role for your state machine",
@@ -330,7 +385,7 @@ func suppressNagFindings(st awscdk.Stack, role awsiam.Role, policies []awsiam.Po
 	for _, machine := range machines {
 		cdknag.NagSuppressions_AddResourceSuppressions(machine, &[]*cdknag.NagPackSuppression{{
 			Id:     jsii.String("AwsSolutions-SF1"),
-			Reason: jsii.String("The log level is the LogLevel stack parameter, default ALL; an organisation may lower it deliberately."),
+			Reason: jsii.String("The log level is the LogLevel stack parameter, default ERROR: ALL would copy the instance's user data (often secrets) and console output into CloudWatch Logs; a platform team may choose ALL deliberately."),
 		}}, jsii.Bool(true))
 	}
 }

@@ -155,7 +155,7 @@ func TestParameters(t *testing.T) {
 	params, _ := template(t).JSON["Parameters"].(map[string]interface{})
 	want := map[string]map[string]interface{}{
 		stack.ParamStateMachineName: {"Type": "String", "Default": "essential-ir"},
-		stack.ParamLogLevel:         {"Type": "String", "Default": "ALL", "AllowedValues": []interface{}{"ALL", "ERROR", "FATAL", "OFF"}},
+		stack.ParamLogLevel:         {"Type": "String", "Default": "ERROR", "AllowedValues": []interface{}{"ALL", "ERROR", "FATAL", "OFF"}},
 		stack.ParamMaxConcurrency:   {"Type": "Number", "Default": 5.0},
 		stack.ParamTagKey:           {"Type": "String", "Default": "SecurityIncidentStatus"},
 		stack.ParamTagValue:         {"Type": "String", "Default": "Investigation"},
@@ -177,7 +177,7 @@ func TestParameters(t *testing.T) {
 	}
 	cdkAssert(t, "LogLevel parameter", func() {
 		cdkTemplate(t).HasParameter(jsii.String(stack.ParamLogLevel), map[string]interface{}{
-			"Type": "String", "Default": "ALL", "AllowedValues": []interface{}{"ALL", "ERROR", "FATAL", "OFF"},
+			"Type": "String", "Default": "ERROR", "AllowedValues": []interface{}{"ALL", "ERROR", "FATAL", "OFF"},
 		})
 	})
 }
