@@ -166,9 +166,11 @@ func (b *builder) call(c sdkCall) tasks.CallAwsService {
 
 // iamActionExceptions are the aws-sdk calls whose IAM action is not the
 // call's own name (Service Authorization Reference): S3 authorises
-// HeadObject as s3:GetObject.
+// HeadObject as s3:GetObject, GetObjectLockConfiguration as
+// s3:GetBucketObjectLockConfiguration.
 var iamActionExceptions = map[string]string{
-	"s3:headObject": "s3:GetObject",
+	"s3:headObject":                 "s3:GetObject",
+	"s3:getObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
 }
 
 // iamPrefixes are the IAM service prefixes that differ from the ASL

@@ -11,6 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/essential-ir/essential-ir/internal/deploy"
@@ -138,6 +141,13 @@ func TestRoleRefusesWhatTheWorkflowNeverDoes(t *testing.T) {
 		{"Create An Untagged Group", "ec2:createSecurityGroup",
 			map[string]interface{}{"GroupName": "not-essential-ir", "Description": "probe", "VpcId": inst.VPCID},
 			"ec2:CreateSecurityGroup", ec2Arn("security-group/*")},
+		{"Delete Evidence", "s3:deleteObject",
+			map[string]interface{}{"Bucket": d.Bucket, "Key": "inc-probe/" + inst.ID + "/instance.json"},
+			"s3:DeleteObject", "arn:aws:s3:::" + d.Bucket + "/inc-probe/" + inst.ID + "/instance.json"},
+		{"Shorten Retention", "s3:putObjectRetention",
+			map[string]interface{}{"Bucket": d.Bucket, "Key": "inc-probe/" + inst.ID + "/instance.json", "BypassGovernanceRetention": true,
+				"Retention": map[string]interface{}{"Mode": "GOVERNANCE", "RetainUntilDate": "2030-01-01T00:00:00Z"}},
+			"s3:PutObjectRetention", "arn:aws:s3:::" + d.Bucket + "/inc-probe/" + inst.ID + "/instance.json"},
 		{"Overwrite Evidence", "s3:putObject",
 			map[string]interface{}{"Bucket": d.Bucket, "Key": "inc-probe/" + inst.ID + "/manifest.json", "Body": "{}"},
 			"s3:PutObject", "arn:aws:s3:::" + d.Bucket + "/inc-probe/" + inst.ID + "/manifest.json"},
@@ -424,5 +434,110 @@ func TestIncidentNameWithOtherCharactersChangesNothing(t *testing.T) {
 		if e.TaskScheduledEventDetails != nil {
 			t.Errorf("refused, but after a call to %s", aws.ToString(e.TaskScheduledEventDetails.ResourceType))
 		}
+	}
+}
+
+// TestEvidenceBucketRefusesAnOverwrite: the stack's bucket policy refuses
+// to anyone, the account itself included, a write without If-None-Match,
+// which could add a version over an evidence object; a write-once one is
+// accepted, once.
+func TestEvidenceBucketRefusesAnOverwrite(t *testing.T) {
+	ctx := context.Background()
+	c := evidence()
+	key := "inc-overwrite/i-0123456789abcdef0/instance.json"
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(deployed.Bucket), Key: aws.String(key), Body: strings.NewReader("{}")}); err == nil {
+		t.Error("a write without If-None-Match was accepted")
+	} else if !strings.Contains(err.Error(), "StatusCode: 403") {
+		t.Errorf("a write without If-None-Match: %v, want 403", err)
+	}
+	once := func() error {
+		_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(deployed.Bucket), Key: aws.String(key), Body: strings.NewReader("{}"),
+			IfNoneMatch: aws.String("*"), ChecksumAlgorithm: s3types.ChecksumAlgorithmSha256})
+		return err
+	}
+	if err := once(); err != nil {
+		t.Fatalf("a write-once write: %v", err)
+	}
+	if err := once(); err == nil {
+		t.Error("a second write-once write to the same key was accepted")
+	}
+}
+
+// existingBucket creates a bucket for the EvidenceBucketName parameter:
+// versioned or not, with Object Lock or not, and encrypted by default with
+// a KMS key of its own (which the stack's role may not use) or not.
+func existingBucket(t *testing.T, name string, versioned, locked, foreignKey bool) string {
+	t.Helper()
+	ctx := context.Background()
+	c := evidence()
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name), ObjectLockEnabledForBucket: aws.Bool(locked)}); err != nil {
+		t.Fatal(err)
+	}
+	if versioned && !locked {
+		if _, err := c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(name),
+			VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if foreignKey {
+		key, err := kms.NewFromConfig(emu.AWSConfig()).CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("a key the stack's role may not use")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{Bucket: aws.String(name), ServerSideEncryptionConfiguration: &s3types.ServerSideEncryptionConfiguration{
+			Rules: []s3types.ServerSideEncryptionRule{{ApplyServerSideEncryptionByDefault: &s3types.ServerSideEncryptionByDefault{
+				SSEAlgorithm: s3types.ServerSideEncryptionAwsKms, KMSMasterKeyID: key.KeyMetadata.Arn}}},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return name
+}
+
+// TestExistingEvidenceBucketIsChecked: with EvidenceBucketName, each
+// execution first checks the bucket; one without versioning, without
+// Object Lock, or that the role cannot write to (a default key it may not
+// use) fails the execution before anything is read or changed, saying what
+// to fix; a suitable one is used.
+func TestExistingEvidenceBucketIsChecked(t *testing.T) {
+	for _, c := range []struct {
+		name                          string
+		versioned, locked, foreignKey bool
+		want                          string
+	}{
+		{"unversioned", false, false, false, "versioning is not enabled"},
+		{"unlocked", true, false, false, "Object Lock is not enabled"},
+		{"foreignkey", true, true, true, "cannot write to it"},
+		{"usable", true, true, false, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			bucket := existingBucket(t, "existing-evidence-"+c.name, c.versioned, c.locked, c.foreignKey)
+			d, err := deploy.Deploy(context.Background(), emu, template, "essential-ir-given-"+c.name, map[string]string{"EvidenceBucketName": bucket})
+			if err != nil {
+				t.Fatal(err)
+			}
+			machine := d.StateMachineARN
+			inst := build(t, scene.BareInstance())
+			before := instanceFacts(t, inst.ID)
+			ex := runOn(t, machine, input(emu.Region(), inst.ID))
+			if c.want == "" {
+				out := mustSucceed(t, ex)
+				if s := out.summary(t, inst.ID); s.SummaryObject.Bucket != bucket {
+					t.Errorf("summary written to %s, want %s", s.SummaryObject.Bucket, bucket)
+				}
+				return
+			}
+			if ex.Status != "FAILED" || ex.Error != "EvidenceBucketNotUsable" || !strings.Contains(ex.Cause, c.want) || !strings.Contains(ex.Cause, bucket) {
+				t.Fatalf("%s %s: %s; want EvidenceBucketNotUsable saying %q", ex.Status, ex.Error, ex.Cause, c.want)
+			}
+			for _, e := range ownHistory(t, ex.ARN) {
+				if d := e.TaskScheduledEventDetails; d != nil && aws.ToString(d.ResourceType) != "aws-sdk:s3" {
+					t.Errorf("the bucket was refused after a call to %s %s", aws.ToString(d.ResourceType), aws.ToString(d.Resource))
+				}
+			}
+			if after := instanceFacts(t, inst.ID); !reflect.DeepEqual(before, after) {
+				t.Errorf("the instance changed: %v, then %v", before, after)
+			}
+		})
 	}
 }

@@ -365,3 +365,39 @@ func TestLogGroupIsEncryptedWithAKeyOfItsOwn(t *testing.T) {
 		t.Error("the logs key's policy does not let CloudWatch Logs use it")
 	}
 }
+
+// TestEvidenceBucketRefusesOverwritesAndTakesTheLockMode: the bucket policy
+// of the bucket the stack creates refuses, to everyone, a PutObject
+// without If-None-Match; its Object Lock mode is the EvidenceRetentionMode
+// parameter, GOVERNANCE by default, COMPLIANCE when asked.
+func TestEvidenceBucketRefusesOverwritesAndTakesTheLockMode(t *testing.T) {
+	bucketID, bucket := resource(t, "AWS::S3::Bucket", stack.BucketID)
+	_, policy := resource(t, "AWS::S3::BucketPolicy", stack.BucketID)
+	statements, _ := dig(policy, "Properties", "PolicyDocument", "Statement").([]interface{})
+	found := false
+	for _, s := range statements {
+		if dig(s, "Sid") != "DenyWritesThatMayOverwrite" {
+			continue
+		}
+		found = true
+		want := map[string]interface{}{
+			"Sid": "DenyWritesThatMayOverwrite", "Effect": "Deny", "Principal": map[string]interface{}{"AWS": "*"},
+			"Action":    "s3:PutObject",
+			"Resource":  map[string]interface{}{"Fn::Join": []interface{}{"", []interface{}{map[string]interface{}{"Fn::GetAtt": []interface{}{bucketID, "Arn"}}, "/*"}}},
+			"Condition": map[string]interface{}{"Null": map[string]interface{}{"s3:if-none-match": "true"}},
+		}
+		if !jsonEqual(s, want) {
+			t.Errorf("overwrite statement\n%s\nwant\n%s", show(s), show(want))
+		}
+	}
+	if !found {
+		t.Errorf("the bucket policy has no statement refusing writes without If-None-Match: %s", show(statements))
+	}
+	params, _ := template(t).JSON["Parameters"].(map[string]interface{})
+	if got := params[stack.ParamRetentionMode]; !jsonEqual(dig(got, "Default"), "GOVERNANCE") || !jsonEqual(dig(got, "AllowedValues"), []interface{}{"GOVERNANCE", "COMPLIANCE"}) {
+		t.Errorf("parameter %s is %s, want GOVERNANCE by default, or COMPLIANCE", stack.ParamRetentionMode, show(got))
+	}
+	if got := dig(bucket, "Properties", "ObjectLockConfiguration", "Rule", "DefaultRetention", "Mode"); !jsonEqual(got, map[string]interface{}{"Ref": stack.ParamRetentionMode}) {
+		t.Errorf("Object Lock mode is %s, want the %s parameter", show(got), stack.ParamRetentionMode)
+	}
+}

@@ -34,6 +34,7 @@ const (
 	ParamElasticIPs       = "DisassociateElasticIps"
 	ParamEvidenceBucket   = "EvidenceBucketName"
 	ParamRetentionDays    = "EvidenceRetentionDays"
+	ParamRetentionMode    = "EvidenceRetentionMode"
 	ParamSnapshotPoll     = "SnapshotPollSeconds"
 )
 
@@ -156,7 +157,14 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		Type:        jsii.String("Number"),
 		Default:     jsii.Number(365),
 		MinValue:    jsii.Number(1),
-		Description: jsii.String("Object Lock default retention (GOVERNANCE mode), in days, of the evidence bucket the stack creates."),
+		Description: jsii.String("Object Lock default retention, in days, of the evidence bucket the stack creates."),
+	})
+	retentionMode := awscdk.NewCfnParameter(st, jsii.String(ParamRetentionMode), &awscdk.CfnParameterProps{
+		Type:          jsii.String("String"),
+		Default:       jsii.String("GOVERNANCE"),
+		AllowedValues: jsii.Strings("GOVERNANCE", "COMPLIANCE"),
+		Description: jsii.String("Object Lock mode of the evidence bucket the stack creates. GOVERNANCE: a principal with s3:BypassGovernanceRetention " +
+			"can still delete evidence before its retention ends. COMPLIANCE: nobody can, not even the account's root user, until it ends."),
 	})
 	poll := awscdk.NewCfnParameter(st, jsii.String(ParamSnapshotPoll), &awscdk.CfnParameterProps{
 		Type:        jsii.String("Number"),
@@ -165,11 +173,12 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		MaxValue:    jsii.Number(3600),
 		Description: jsii.String("Seconds between two reads of a snapshot that is not complete yet."),
 	})
-	store := evidenceStore(st, name, bucketParam, retention)
+	store := evidenceStore(st, name, bucketParam, retention, retentionMode)
 	key, bucketName := store.key, store.bucketName
 
 	settings := statemachine.DefaultSettings()
 	settings.EvidenceBucket = *bucketName
+	settings.EvidenceBucketGiven = *awscdk.Fn_ConditionIf(store.existing.LogicalId(), jsii.String("true"), jsii.String("false")).ToString()
 	settings.EvidenceKeyArn = *key.KeyArn()
 	settings.SnapshotPollSeconds = poll.ValueAsNumber()
 	settings.RevokeCredentials = *revoke.ValueAsString()
@@ -403,7 +412,7 @@ func logicalID(st awscdk.Stack, c constructs.IConstruct) *string {
 // The key's alias is named after the state machine (alias/essential-ir-evidence
 // by default), so that two stacks with different state machine names can be
 // deployed in one account and region.
-func evidenceStore(st awscdk.Stack, machineName, bucketParam, retention awscdk.CfnParameter) evidence {
+func evidenceStore(st awscdk.Stack, machineName, bucketParam, retention, mode awscdk.CfnParameter) evidence {
 	alias := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("alias/"), machineName.ValueAsString(), jsii.String(EvidenceKeyAliasSuffix)})
 	key := awskms.NewKey(st, jsii.String(KeyID), &awskms.KeyProps{
 		Description:       jsii.String("essential-ir evidence: encrypted snapshot copies and the evidence bucket. To hand evidence to a forensic account, add it as a key user."),
@@ -430,10 +439,25 @@ func evidenceStore(st awscdk.Stack, machineName, bucketParam, retention awscdk.C
 	cfnBucket.AddPropertyOverride(jsii.String("ObjectLockConfiguration"), map[string]interface{}{
 		"ObjectLockEnabled": "Enabled",
 		"Rule": map[string]interface{}{"DefaultRetention": map[string]interface{}{
-			"Mode": "GOVERNANCE",
+			"Mode": mode.ValueAsString(),
 			"Days": retention.ValueAsNumber(),
 		}},
 	})
+	// Write-once for everyone, the account's administrators included: a
+	// PutObject without If-None-Match could add a version over an evidence
+	// object, so it is refused (S3 User Guide, "Enforce conditional writes
+	// on Amazon S3 buckets": s3:if-none-match). Multipart uploads and
+	// copies, which cannot carry the header, are refused with it; the
+	// workflow uses neither. Object Lock keeps every version; this keeps
+	// the key's current version the one the manifest hashed.
+	bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("DenyWritesThatMayOverwrite"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("s3:PutObject"),
+		Resources:  jsii.Strings(*bucket.ArnForObjects(jsii.String("*"))),
+		Conditions: &map[string]interface{}{"Null": map[string]interface{}{"s3:if-none-match": "true"}},
+	}))
 	if policy := bucket.Policy(); policy != nil {
 		policy.Node().DefaultChild().(awscdk.CfnResource).CfnOptions().SetCondition(create)
 	}

@@ -434,7 +434,8 @@ var startExecutionSyncActions = []string{"states:DescribeExecution", "states:Sto
 // iamActionExceptions are API operations whose IAM action has another name
 // (Service Authorization Reference).
 var iamActionExceptions = map[string]string{
-	"s3:headObject": "s3:GetObject",
+	"s3:headObject":                 "s3:GetObject",
+	"s3:getObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
 }
 
 // impliedActions are allowed although no task calls them: services call

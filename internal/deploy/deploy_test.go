@@ -98,10 +98,12 @@ func TestRolePoliciesAreTheTemplatesStatements(t *testing.T) {
 }
 
 // TestParametersChangeTheDeployment: the stack parameters reach the
-// account: retention days, the optional policies and the log level.
+// account: retention days and mode, the optional policies and the log
+// level.
 func TestParametersChangeTheDeployment(t *testing.T) {
 	params := map[string]string{
 		stack.ParamRetentionDays: "30",
+		stack.ParamRetentionMode: "COMPLIANCE",
 		stack.ParamElasticIPs:    "true",
 		stack.ParamRevoke:        "false",
 		stack.ParamLogLevel:      "ALL",
@@ -111,8 +113,8 @@ func TestParametersChangeTheDeployment(t *testing.T) {
 	for _, diff := range differences(got, expected(t, template, params, d)) {
 		t.Error(diff)
 	}
-	if got.Bucket == nil || got.Bucket.DefaultRetention != retention("GOVERNANCE", 30, 0) {
-		t.Errorf("bucket with EvidenceRetentionDays=30: %+v", got.Bucket)
+	if got.Bucket == nil || got.Bucket.DefaultRetention != retention("COMPLIANCE", 30, 0) {
+		t.Errorf("bucket with EvidenceRetentionDays=30 and EvidenceRetentionMode=COMPLIANCE: %+v", got.Bucket)
 	}
 	eip := logicalID(t, template, "AWS::IAM::Policy", statemachine.OptionalElasticIPRelease+"Policy")
 	revoke := logicalID(t, template, "AWS::IAM::Policy", statemachine.OptionalCredentialRevocation+"Policy")
