@@ -541,3 +541,46 @@ func TestExistingEvidenceBucketIsChecked(t *testing.T) {
 		})
 	}
 }
+
+// TestTwoStacksInOneAccountEachContain: a second stack in the same account
+// and region (another StateMachineName) deploys beside the first, and each
+// contains an instance at the same time, each with its own role, bucket,
+// keys and log group.
+func TestTwoStacksInOneAccountEachContain(t *testing.T) {
+	twin, err := deploy.Deploy(context.Background(), emu, template, "essential-ir-twin", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if twin.RoleARN == deployed.RoleARN || twin.Bucket == deployed.Bucket || twin.KeyARN == deployed.KeyARN || twin.LogGroupName == deployed.LogGroupName {
+		t.Fatalf("the second stack shares resources with the first: %+v", twin)
+	}
+	type run struct {
+		d    *deploy.Deployment
+		inst *scene.Instance
+		ex   *emulator.Execution
+		err  error
+	}
+	runs := []*run{{d: deployed, inst: build(t, scene.BareInstance())}, {d: twin, inst: build(t, scene.BareInstance())}}
+	done := make(chan struct{})
+	for _, r := range runs {
+		go func(r *run) {
+			r.ex, r.err = emu.RunExecution(context.Background(), r.d.StateMachineARN, input(emu.Region(), r.inst.ID), executionTimeout)
+			done <- struct{}{}
+		}(r)
+	}
+	for range runs {
+		<-done
+	}
+	for _, r := range runs {
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		out := mustSucceed(t, r.ex)
+		if s := out.summary(t, r.inst.ID); s.SummaryObject.Bucket != r.d.Bucket {
+			t.Errorf("stack %s wrote its summary to %s, not its bucket %s", r.d.StackName, s.SummaryObject.Bucket, r.d.Bucket)
+		}
+		if denials, err := emu.DenialsOf(context.Background(), r.ex.ARN); err != nil || len(denials) > 0 {
+			t.Errorf("stack %s: denials %v (%v)", r.d.StackName, denials, err)
+		}
+	}
+}
