@@ -207,7 +207,7 @@ func TestRoleRefusesWhatTheWorkflowNeverDoes(t *testing.T) {
 	if after := snapshotsOf(t, plain, encrypted); !reflect.DeepEqual(before, after) {
 		t.Errorf("snapshots changed: before %v, after %v", before, after)
 	}
-	if now := groupsOf(t, eni); !reflect.DeepEqual(now, groups) {
+	if now := groupsOf(t, eni); !reflect.DeepEqual(sortedStrings(now), sortedStrings(groups)) {
 		t.Errorf("ENI %s groups changed from %v to %v", eni, groups, now)
 	}
 }
@@ -412,7 +412,7 @@ func instanceFacts(t *testing.T, id string) []string {
 		facts = append(facts, "tag "+aws.ToString(tag.Key)+"="+aws.ToString(tag.Value))
 	}
 	for _, eni := range i.NetworkInterfaces {
-		facts = append(facts, "eni "+aws.ToString(eni.NetworkInterfaceId)+" "+strings.Join(groupsOf(t, aws.ToString(eni.NetworkInterfaceId)), ","))
+		facts = append(facts, "eni "+aws.ToString(eni.NetworkInterfaceId)+" "+strings.Join(sortedStrings(groupsOf(t, aws.ToString(eni.NetworkInterfaceId))), ","))
 	}
 	sort.Strings(facts)
 	return facts
@@ -583,4 +583,11 @@ func TestTwoStacksInOneAccountEachContain(t *testing.T) {
 			t.Errorf("stack %s: denials %v (%v)", r.d.StackName, denials, err)
 		}
 	}
+}
+
+// sortedStrings is a sorted copy of a list.
+func sortedStrings(list []string) []string {
+	out := append([]string(nil), list...)
+	sort.Strings(out)
+	return out
 }

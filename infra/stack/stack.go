@@ -384,7 +384,8 @@ func suppressNagFindings(st awscdk.Stack, role awsiam.Role, policies []awsiam.Po
 			Id: jsii.String("AwsSolutions-IAM5"),
 			Reason: jsii.String("Describe* and other read APIs of EC2, Auto Scaling and ELB do not support resource-level permissions; " +
 				"write actions must reach any instance, ENI, volume, snapshot, role, Auto Scaling group or load balancer the responder's " +
-				"instances use, whose IDs are only known at run time. Deletion and rule changes are narrowed by tag conditions."),
+				"instances use, whose IDs are only known at run time. Every mutating statement is narrowed by the condition keys AWS documents " +
+				"for it (tags, tag keys, attributes, encryption, If-None-Match, kms:ViaService): Documentation/security.md gives each."),
 		}}, jsii.Bool(true))
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(delivery, &[]*cdknag.NagPackSuppression{{
