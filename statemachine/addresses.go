@@ -12,7 +12,7 @@ const OptionalElasticIPRelease = "DisassociateElasticIps"
 
 // recordPublicAddresses records the instance's Elastic IPs (its public IPv4
 // addresses are in the metadata) and, only when the DisassociateElasticIps
-// option is "true", disassociates them and reads the addresses back: none
+// option is true, disassociates them and reads the addresses back: none
 // may remain associated with the instance. By default the addresses stay,
 // so what was exposed stays visible to the investigation; the isolation
 // group already blocks all traffic to them.
@@ -66,7 +66,7 @@ func (b *builder) recordPublicAddresses() branch {
 	fields := []string{"ElasticIps", "DisassociatedElasticIps"}
 	chain := find.Next(b.choice("Disassociate Its Elastic IPs?").
 		When(sfn.Condition_And(
-			sfn.Condition_StringEquals(jsii.String("$.Options.DisassociateElasticIps"), jsii.String("true")),
+			sfn.Condition_BooleanEquals(jsii.String("$.Options.DisassociateElasticIps"), jsii.Bool(true)),
 			sfn.Condition_IsPresent(jsii.String("$.ElasticIps.AssociationIds[0]")),
 		), release.Next(confirm).Next(verified), nil).
 		Otherwise(b.pass("Elastic IPs Recorded", map[string]interface{}{"Disassociated": []interface{}{}}, "$.ElasticIpOutcome")))

@@ -42,6 +42,8 @@ var shapeInputTypes = map[string]reflect.Type{
 	"ec2:copySnapshot":                           reflect.TypeOf(ec2.CopySnapshotInput{}),
 	"ec2:getConsoleOutput":                       reflect.TypeOf(ec2.GetConsoleOutputInput{}),
 	"s3:headObject":                              reflect.TypeOf(s3.HeadObjectInput{}),
+	"s3:getBucketVersioning":                     reflect.TypeOf(s3.GetBucketVersioningInput{}),
+	"s3:getObjectLockConfiguration":              reflect.TypeOf(s3.GetObjectLockConfigurationInput{}),
 	"s3:putObject":                               reflect.TypeOf(s3.PutObjectInput{}),
 	"ec2:createSecurityGroup":                    reflect.TypeOf(ec2.CreateSecurityGroupInput{}),
 	"ec2:createSnapshots":                        reflect.TypeOf(ec2.CreateSnapshotsInput{}),

@@ -34,11 +34,14 @@ type Access struct {
 
 // sdkCall describes one aws-sdk integration task.
 type sdkCall struct {
-	name           string // state name, as a responder reads it in the console
-	service        string // ASL service name, e.g. "ec2", "autoscaling", "elasticloadbalancingv2"
-	action         string // API action in camelCase, e.g. "createTags"; its IAM action is iamActionOf(service, action)
-	resources      []string
-	conditions     map[string]interface{}
+	name       string // state name, as a responder reads it in the console
+	service    string // ASL service name, e.g. "ec2", "autoscaling", "elasticloadbalancingv2"
+	action     string // API action in camelCase, e.g. "createTags"; its IAM action is iamActionOf(service, action)
+	resources  []string
+	conditions map[string]interface{}
+	// scopes are more resources of the same call, each with its own
+	// conditions (scope).
+	scopes         []scope
 	params         map[string]interface{}
 	resultSelector map[string]interface{}
 	resultPath     string // "" discards the result (side-effect task)
@@ -63,6 +66,17 @@ type sdkCall struct {
 	// defaultRetries). A call whose failure has a fallback retries less, so
 	// waiting on it never delays what comes after it by long.
 	retries int
+}
+
+// scope is part of a call's IAM access: resources with conditions of their
+// own. IAM authorises each resource a request names on its own, with the
+// condition keys of that resource: a condition on a key that one resource
+// type carries (a security group's tags) but another does not (the network
+// interface the group is put on) needs a statement of its own, or the other
+// resource would be refused.
+type scope struct {
+	resources  []string
+	conditions map[string]interface{}
 }
 
 // defaultRetries is how often a call is retried on throttling and transient
@@ -142,15 +156,21 @@ func (b *builder) call(c sdkCall) tasks.CallAwsService {
 			Otherwise(c.onFailure)
 	}
 	task.AddCatch(failure, anyError())
-	b.access = append(b.access, Access{Action: iamActionOf(c.service, c.action), Resources: c.resources, Conditions: c.conditions, Optional: c.optional})
+	action := iamActionOf(c.service, c.action)
+	b.access = append(b.access, Access{Action: action, Resources: c.resources, Conditions: c.conditions, Optional: c.optional})
+	for _, sc := range c.scopes {
+		b.access = append(b.access, Access{Action: action, Resources: sc.resources, Conditions: sc.conditions, Optional: c.optional})
+	}
 	return task
 }
 
 // iamActionExceptions are the aws-sdk calls whose IAM action is not the
 // call's own name (Service Authorization Reference): S3 authorises
-// HeadObject as s3:GetObject.
+// HeadObject as s3:GetObject, GetObjectLockConfiguration as
+// s3:GetBucketObjectLockConfiguration.
 var iamActionExceptions = map[string]string{
-	"s3:headObject": "s3:GetObject",
+	"s3:headObject":                 "s3:GetObject",
+	"s3:getObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
 }
 
 // iamPrefixes are the IAM service prefixes that differ from the ASL

@@ -125,12 +125,12 @@ func (b *builder) containInstance() sfn.IChainable {
 		Otherwise(someFailed)))
 
 	contained := b.readInstance(read, readFailed, b.checkInstance(vpcFailed, phase))
-	return b.choice("Contain Or Preserve Evidence?").
+	return b.validateInstanceInput(b.choice("Contain Or Preserve Evidence?").
 		When(sfn.Condition_And(
 			sfn.Condition_IsPresent(jsii.String("$.Phase")),
 			sfn.Condition_StringEquals(jsii.String("$.Phase"), jsii.String(EvidencePhase)),
 		), b.preserveEvidence(), nil).
-		Otherwise(contained)
+		Otherwise(contained))
 }
 
 // summaryKey is the evidence bucket key of an instance's containment

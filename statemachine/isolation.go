@@ -153,10 +153,15 @@ func (b *builder) prepareVPCGroup(g vpcGroup) vpcGroupStates {
 		"GroupId.$": "$.Group.GroupIds[0]",
 	}, "")
 	st.create = b.call(sdkCall{
-		name:      "Create " + g.label,
-		service:   "ec2",
-		action:    "createSecurityGroup",
-		resources: []string{arn("ec2", "security-group/*"), arn("ec2", "vpc/*")},
+		name:    "Create " + g.label,
+		service: "ec2",
+		action:  "createSecurityGroup",
+		// Only groups tagged at creation with their purpose (SAR,
+		// CreateSecurityGroup: security-group, aws:RequestTag/${TagKey});
+		// the VPC carries no request tags on every reading, so it has a
+		// statement of its own.
+		resources: []string{arn("ec2", "vpc/*")},
+		scopes:    []scope{{[]string{arn("ec2", "security-group/*")}, requestedPurposeCondition(UntrackPurpose, IsolationPurpose)}},
 		params: map[string]interface{}{
 			"GroupName":         g.name,
 			"Description":       g.desc,
@@ -192,12 +197,12 @@ func (b *builder) prepareIsolationGroup() sfn.IChainable {
 	find, create, ready, failed := st.find, st.create, st.ready, st.failed
 	// EC2 authorizes tags given at creation as ec2:CreateTags on the new
 	// group; without this the create fails with UnauthorizedOperation.
+	tagOnCreate := requestedPurposeCondition(UntrackPurpose, IsolationPurpose)
+	tagOnCreate["StringEquals"].(map[string]interface{})["ec2:CreateAction"] = "CreateSecurityGroup"
 	b.access = append(b.access, Access{
-		Action:    "ec2:CreateTags",
-		Resources: []string{arn("ec2", "security-group/*")},
-		Conditions: map[string]interface{}{
-			"StringEquals": map[string]interface{}{"ec2:CreateAction": "CreateSecurityGroup"},
-		},
+		Action:     "ec2:CreateTags",
+		Resources:  []string{arn("ec2", "security-group/*")},
+		Conditions: tagOnCreate,
 	})
 	state := b.choice("Is The Isolation Group Empty?").
 		When(sfn.Condition_IsNotPresent(jsii.String("$.Group.GroupIds[0]")), create, nil)
@@ -223,11 +228,30 @@ func (b *builder) prepareIsolationGroup() sfn.IChainable {
 }
 
 // purposeCondition limits an IAM statement to groups the workflow created
-// for that purpose.
-func purposeCondition(purpose string) map[string]interface{} {
+// for one of these purposes.
+func purposeCondition(purposes ...string) map[string]interface{} {
 	return map[string]interface{}{
-		"StringEquals": map[string]interface{}{"aws:ResourceTag/" + PurposeTagKey: purpose},
+		"StringEquals": map[string]interface{}{"aws:ResourceTag/" + PurposeTagKey: oneOrList(purposes)},
 	}
+}
+
+// requestedPurposeCondition limits an IAM statement to requests that tag
+// what they create with one of these purposes, and with no tag key but the
+// group's Name and purpose (SAR, CreateSecurityGroup and CreateTags:
+// aws:RequestTag/${TagKey}, aws:TagKeys).
+func requestedPurposeCondition(purposes ...string) map[string]interface{} {
+	return map[string]interface{}{
+		"StringEquals":              map[string]interface{}{"aws:RequestTag/" + PurposeTagKey: oneOrList(purposes)},
+		"ForAllValues:StringEquals": map[string]interface{}{"aws:TagKeys": []string{"Name", PurposeTagKey}},
+	}
+}
+
+// oneOrList is a condition value: the one value, or the list of several.
+func oneOrList(values []string) interface{} {
+	if len(values) == 1 {
+		return values[0]
+	}
+	return values
 }
 
 // allTraffic is one all-traffic rule of the all-traffic group.
@@ -415,10 +439,17 @@ func (b *builder) findContainmentGroups() sfn.TaskStateBase {
 // security group at groupPath, in place of all it has.
 func (b *builder) moveENI(name, groupPath string, onFailure sfn.IChainable) sfn.TaskStateBase {
 	return b.call(sdkCall{
-		name:      name,
-		service:   "ec2",
-		action:    "modifyNetworkInterfaceAttribute",
-		resources: []string{arn("ec2", "network-interface/*"), arn("ec2", "security-group/*")},
+		name:    name,
+		service: "ec2",
+		action:  "modifyNetworkInterfaceAttribute",
+		// Any of the instance's ENIs, but only onto the groups the
+		// workflow created (Service Authorization Reference, Amazon EC2,
+		// ModifyNetworkInterfaceAttribute: the security-group resource,
+		// aws:ResourceTag/${TagKey}). EC2 authorises each group of the
+		// request on its own, and the ENI without the groups' tags: the
+		// ENI's statement has no condition.
+		resources: []string{arn("ec2", "network-interface/*")},
+		scopes:    []scope{{[]string{arn("ec2", "security-group/*")}, purposeCondition(UntrackPurpose, IsolationPurpose)}},
 		params: map[string]interface{}{
 			"NetworkInterfaceId.$": "$.NetworkInterfaceId",
 			"Groups.$":             "States.Array(" + groupPath + ")",

@@ -88,7 +88,7 @@ const DenyPolicyPrefix = "essential-ir-deny-"
 // so copies taken from the instance metadata service are cut off too, while
 // other instances sharing the role keep working. Detaching the profile
 // alone leaves those credentials valid for hours. A read confirms the policy
-// is in place. It runs only when the RevokeCredentials option is "true".
+// is in place. It runs only when the RevokeCredentials option is true.
 func (b *builder) revokeCredentials(next sfn.IChainable) sfn.IChainable {
 	failed := b.stepFailed("Revoke Instance Credentials")
 	profileName := "States.ArrayGetItem(States.StringSplit($.Profile.Arns[0], '/'), States.MathAdd(States.ArrayLength(States.StringSplit($.Profile.Arns[0], '/')), -1))"
@@ -153,7 +153,7 @@ func (b *builder) revokeCredentials(next sfn.IChainable) sfn.IChainable {
 		When(sfn.Condition_IsPresent(jsii.String("$.Role.RoleNames[0]")), policy.Next(put).Next(confirm).Next(verified), nil).
 		Otherwise(next)
 	return b.choice("Revoke The Instance's Credentials?").
-		When(sfn.Condition_StringEquals(jsii.String("$.Options.RevokeCredentials"), jsii.String("true")), role.Next(hasRole), nil).
+		When(sfn.Condition_BooleanEquals(jsii.String("$.Options.RevokeCredentials"), jsii.Bool(true)), role.Next(hasRole), nil).
 		Otherwise(next)
 }
 

@@ -146,12 +146,13 @@ func (b *builder) changeAttribute(a instanceAttribute) sfn.IChainable {
 		params[k] = v
 	}
 	change := b.call(sdkCall{
-		name:      a.call,
-		service:   "ec2",
-		action:    "modifyInstanceAttribute",
-		resources: []string{arn("ec2", "instance/*")},
-		params:    params,
-		onFailure: failed,
+		name:       a.call,
+		service:    "ec2",
+		action:     "modifyInstanceAttribute",
+		resources:  []string{arn("ec2", "instance/*")},
+		conditions: modifyInstanceAttributeConditions(),
+		params:     params,
+		onFailure:  failed,
 	})
 	after := b.readAttribute(a, "Confirm "+a.step, a.statePath+".After", failed)
 	var ok sfn.Condition
@@ -166,4 +167,29 @@ func (b *builder) changeAttribute(a instanceAttribute) sfn.IChainable {
 		Otherwise(b.notVerified(a.step+" Not Verified", "Containment.ProtectionNotVerified",
 			a.step+" was requested but the instance still reports {}", a.statePath+".After.Value"))
 	return change.Next(after).Next(check)
+}
+
+// modifyInstanceAttributeConditions limit ModifyInstanceAttribute to the
+// attributes the workflow sets, and those to the values it sets them to:
+// the Service Authorization Reference lists ec2:Attribute and
+// ec2:Attribute/${AttributeName} for the instance resource of
+// ModifyInstanceAttribute, "Filters access by an attribute being set on a
+// resource". AWS documents neither the values EC2 gives them (the API's
+// parameter name, DisableApiTermination, or its attribute name,
+// disableApiTermination) nor whether it gives them for every form of the
+// request, so the names are compared ignoring case, both spellings of the
+// block device mapping are listed, and each key is IfExists: where EC2 gives
+// the key, any other attribute (user data, instance type, groups) or value
+// (protection off, shutdown behaviour terminate) is refused; where it does
+// not, the call still works (Documentation/security.md, residual risks).
+func modifyInstanceAttributeConditions() map[string]interface{} {
+	return map[string]interface{}{
+		"StringEqualsIgnoreCaseIfExists": map[string]interface{}{
+			"ec2:Attribute": []string{"DisableApiTermination", "DisableApiStop", "InstanceInitiatedShutdownBehavior",
+				"BlockDeviceMapping", "BlockDeviceMappings"},
+			"ec2:Attribute/DisableApiTermination":             "true",
+			"ec2:Attribute/DisableApiStop":                    "true",
+			"ec2:Attribute/InstanceInitiatedShutdownBehavior": "stop",
+		},
+	}
 }

@@ -62,8 +62,14 @@ func (b *builder) recordPreIncidentState() branch {
 	key := func(file string) string {
 		return "States.Format('{}/{}/" + file + "', $.IncidentId, $.InstanceId)"
 	}
-	// S3 encrypts each object with the evidence key (SSE-KMS, bucket key).
-	b.access = append(b.access, Access{Action: "kms:GenerateDataKey", Resources: []string{b.settings.EvidenceKeyArn}})
+	// S3 encrypts each object with the evidence key (SSE-KMS, bucket key),
+	// and decrypts it to check its checksum (Already Stored), on the
+	// workflow's behalf: only S3 may use the key so (kms:ViaService, KMS
+	// Developer Guide).
+	viaS3 := map[string]interface{}{"StringEquals": map[string]interface{}{"kms:ViaService": viaService("s3")}}
+	b.access = append(b.access,
+		Access{Action: "kms:GenerateDataKey", Resources: []string{b.settings.EvidenceKeyArn}, Conditions: viaS3},
+		Access{Action: "kms:Decrypt", Resources: []string{b.settings.EvidenceKeyArn}, Conditions: viaS3})
 	// Without s3:ListBucket, S3 answers a request for a missing object with
 	// 403 AccessDenied instead of 404 NoSuchKey (Amazon S3 API Reference,
 	// HeadObject, "Permissions"), and the look for an existing record
@@ -219,6 +225,13 @@ func (b *builder) recordWriteFailed(name string) sfn.Fail {
 	})
 }
 
+// writeOnce limits s3:PutObject to requests that carry If-None-Match, so
+// no write can replace an object: S3 then refuses the write when the key
+// exists (412).
+func writeOnce() map[string]interface{} {
+	return map[string]interface{}{"Null": map[string]interface{}{"s3:if-none-match": "false"}}
+}
+
 // bucketARN is the ARN of the evidence bucket.
 func (b *builder) bucketARN() string {
 	return "arn:" + *awscdk.Aws_PARTITION() + ":s3:::" + b.settings.EvidenceBucket
@@ -287,10 +300,15 @@ func (b *builder) writeEvidence(name, keyFormat string, body interface{}, result
 		bestEffort:     bestEffort,
 	})
 	put := b.call(sdkCall{
-		name:           name,
-		service:        "s3",
-		action:         "putObject",
-		resources:      []string{b.bucketObjects()},
+		name:      name,
+		service:   "s3",
+		action:    "putObject",
+		resources: []string{b.bucketObjects()},
+		// Write-once only: the request must carry If-None-Match (SAR,
+		// Amazon S3, PutObject: s3:if-none-match; S3 User Guide, "Enforce
+		// conditional writes on Amazon S3 buckets"), in the stack's bucket
+		// or an existing one given by parameter.
+		conditions:     writeOnce(),
 		params:         params,
 		resultSelector: resultSelector,
 		resultPath:     resultPath,

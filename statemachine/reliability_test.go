@@ -448,6 +448,7 @@ func (c matrixCase) setup() matrixSetup {
 		s := matrixSetups[f.API.String()]
 		merged.taint = merged.taint || s.taint
 		merged.underInvestigation = merged.underInvestigation || s.underInvestigation
+		merged.existingBucket = merged.existingBucket || s.existingBucket
 		if s.params != nil {
 			merged.params = s.params
 		}
@@ -469,7 +470,20 @@ type matrixSetup struct {
 	underInvestigation bool
 	// params are the stack parameters of the deployment the case runs on.
 	params map[string]string
+	// existingBucket: the deployment names matrixBucket, an existing
+	// evidence bucket (versioned, Object Lock), which each execution checks
+	// first.
+	existingBucket bool
 }
+
+// matrixBucket is the existing evidence bucket of the cases that need one.
+const matrixBucket = "ir-matrix-evidence"
+
+// matrixBucketOnce creates matrixBucket once.
+var matrixBucketOnce = sync.OnceValue(func() error {
+	_, err := evidence().CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(matrixBucket), ObjectLockEnabledForBucket: aws.Bool(true)})
+	return err
+})
 
 // matrixSetups are the APIs a default run on a fresh web server does not
 // call, and how their cases are set up.
@@ -477,6 +491,8 @@ var matrixSetups = map[string]matrixSetup{
 	"ec2:RevokeSecurityGroupIngress": {taint: true},
 	"s3:HeadObject":                  {underInvestigation: true},
 	"ec2:DisassociateAddress":        {params: map[string]string{stack.ParamElasticIPs: "true"}},
+	"s3:GetBucketVersioning":         {params: map[string]string{stack.ParamEvidenceBucket: matrixBucket}, existingBucket: true},
+	"s3:GetObjectLockConfiguration":  {params: map[string]string{stack.ParamEvidenceBucket: matrixBucket}, existingBucket: true},
 }
 
 // subsetSnapshotAPIs are the snapshot APIs between an unencrypted original
@@ -675,6 +691,11 @@ func prepareCase(c matrixCase) <-chan caseScenes {
 				Resources: []string{sc.web.ID},
 				Tags:      []ec2types.Tag{{Key: aws.String(statemachine.IncidentIDTagKey), Value: aws.String(sc.incident)}},
 			}); sc.err != nil {
+				return
+			}
+		}
+		if c.setup().existingBucket {
+			if sc.err = matrixBucketOnce(); sc.err != nil {
 				return
 			}
 		}

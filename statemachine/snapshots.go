@@ -40,7 +40,10 @@ func (b *builder) startSnapshots() branch {
 		name:      "Snapshot Every Volume",
 		service:   "ec2",
 		action:    "createSnapshots",
-		resources: []string{arn("ec2", "instance/*"), arn("ec2", "volume/*"), snapshotArn()},
+		resources: []string{arn("ec2", "instance/*"), arn("ec2", "volume/*")},
+		// Only snapshots tagged with an incident at creation (SAR,
+		// CreateSnapshots: snapshot, aws:RequestTag/${TagKey}).
+		scopes: []scope{{[]string{snapshotArn()}, incidentRequested()}},
 		params: map[string]interface{}{
 			"InstanceSpecification": map[string]interface{}{"InstanceId.$": "$.InstanceId", "ExcludeBootVolume": false},
 			"Description.$":         snapshotDescription,
@@ -53,23 +56,33 @@ func (b *builder) startSnapshots() branch {
 		resultPath:     "$.Created",
 		onFailure:      failed,
 	})
+	// Tags given at creation, by these two calls only (EC2 User Guide,
+	// "Grant permission to tag Amazon EC2 resources during creation":
+	// ec2:CreateAction), and only the evidence tags (SAR, CreateTags:
+	// aws:TagKeys).
 	b.access = append(b.access, Access{
 		Action:    "ec2:CreateTags",
 		Resources: []string{snapshotArn()},
 		Conditions: map[string]interface{}{
-			"StringEquals": map[string]interface{}{"ec2:CreateAction": []string{"CreateSnapshots", "CopySnapshot"}},
+			"StringEquals":              map[string]interface{}{"ec2:CreateAction": []string{"CreateSnapshots", "CopySnapshot"}},
+			"ForAllValues:StringEquals": map[string]interface{}{"aws:TagKeys": b.evidenceTagKeys()},
 		},
 	})
 	// EBS uses the evidence key on the workflow's behalf when it copies a
-	// snapshot encrypted (EBS encryption, "Permissions for IAM users"); the
-	// grant it creates is only for AWS resources.
+	// snapshot encrypted (EBS encryption, "Permissions for IAM users"), and
+	// only EBS may (kms:ViaService, KMS Developer Guide); the grant it
+	// creates is only for AWS resources.
+	viaEBS := map[string]interface{}{"StringEquals": map[string]interface{}{"kms:ViaService": viaService("ec2")}}
 	for _, action := range []string{"kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"} {
-		b.access = append(b.access, Access{Action: action, Resources: []string{b.settings.EvidenceKeyArn}})
+		b.access = append(b.access, Access{Action: action, Resources: []string{b.settings.EvidenceKeyArn}, Conditions: viaEBS})
 	}
 	b.access = append(b.access, Access{
-		Action:     "kms:CreateGrant",
-		Resources:  []string{b.settings.EvidenceKeyArn},
-		Conditions: map[string]interface{}{"Bool": map[string]interface{}{"kms:GrantIsForAWSResource": "true"}},
+		Action:    "kms:CreateGrant",
+		Resources: []string{b.settings.EvidenceKeyArn},
+		Conditions: map[string]interface{}{
+			"Bool":         map[string]interface{}{"kms:GrantIsForAWSResource": "true"},
+			"StringEquals": map[string]interface{}{"kms:ViaService": viaService("ec2")},
+		},
 	})
 	// A re-run does not snapshot again an instance whose every volume
 	// already has a secured snapshot for its incident: no duplicates.
@@ -133,6 +146,25 @@ func evidenceSnapshotsOf(extra ...interface{}) map[string]interface{} {
 	return map[string]interface{}{"OwnerIds": []interface{}{"self"}, "Filters": append(filters, extra...)}
 }
 
+// evidenceTagKeys are the keys of every tag the workflow puts on a
+// snapshot.
+func (b *builder) evidenceTagKeys() []string {
+	return []string{b.settings.TagKey, IncidentIDTagKey, InstanceIDTagKey, VolumeIDTagKey, SourceSnapshotTagKey}
+}
+
+// incidentRequested limits an IAM statement to requests that tag what they
+// create with an incident ID (aws:RequestTag/${TagKey}).
+func incidentRequested() map[string]interface{} {
+	return map[string]interface{}{"Null": map[string]interface{}{"aws:RequestTag/" + IncidentIDTagKey: "false"}}
+}
+
+// viaService is the kms:ViaService value of an AWS service in the stack's
+// region: the service uses a KMS key on the caller's behalf (KMS Developer
+// Guide, "kms:ViaService").
+func viaService(service string) string {
+	return service + "." + *awscdk.Aws_REGION() + ".amazonaws.com"
+}
+
 // evidenceTags are the tags of every evidence snapshot; extra adds more.
 func (b *builder) evidenceTags(extra []interface{}) []interface{} {
 	tags := []interface{}{
@@ -158,12 +190,13 @@ func (b *builder) copyIfUnencrypted() sfn.IChainable {
 		service:   "ec2",
 		action:    "createTags",
 		resources: []string{snapshotArn()},
-		// On a snapshot that exists, the role may add the volume tag and
-		// nothing else: it cannot give any snapshot an incident tag, which
-		// DeleteSnapshot requires (Service Authorization Reference, Amazon
-		// EC2: aws:TagKeys on CreateTags).
+		// Only the volume tag, only on a snapshot of an incident (SAR,
+		// CreateTags: aws:TagKeys, aws:ResourceTag/${TagKey}): the role
+		// cannot tag any other snapshot with an incident ID, which would
+		// make it deletable (Delete Unencrypted Snapshot).
 		conditions: map[string]interface{}{
 			"ForAllValues:StringEquals": map[string]interface{}{"aws:TagKeys": []string{VolumeIDTagKey}},
+			"Null":                      map[string]interface{}{"aws:TagKeys": "false", "aws:ResourceTag/" + IncidentIDTagKey: "false"},
 		},
 		params: map[string]interface{}{
 			"Resources.$": "States.Array($.SnapshotId)",
@@ -176,10 +209,29 @@ func (b *builder) copyIfUnencrypted() sfn.IChainable {
 		"SnapshotId.$": "$.SnapshotId",
 	}, ""))
 	copyTask := b.call(sdkCall{
-		name:      "Copy Snapshot With Encryption",
-		service:   "ec2",
-		action:    "copySnapshot",
+		name:    "Copy Snapshot With Encryption",
+		service: "ec2",
+		action:  "copySnapshot",
+		// EC2 authorises CopySnapshot on the source and on the copy, both
+		// snapshots (SAR, CopySnapshot: "apply to both the snapshot copy
+		// and the source snapshot"; aws:ResourceTag, aws:RequestTag,
+		// ec2:Encrypted). The source: a snapshot of an incident, and not
+		// encrypted where EC2 says. The copy: tagged with an incident and
+		// encrypted where EC2 says. Each is a statement of its own, as the
+		// source has no request tags on the emulator's reading and the copy
+		// no resource tags on any. ec2:Encrypted is IfExists: the SAR does
+		// not say which snapshot's value EC2 gives each check, and on every
+		// credible reading (the resource's own, the request's Encrypted
+		// parameter, or none) each check still matches one statement.
 		resources: []string{snapshotArn()},
+		conditions: map[string]interface{}{
+			"Null":         map[string]interface{}{"aws:ResourceTag/" + IncidentIDTagKey: "false"},
+			"BoolIfExists": map[string]interface{}{"ec2:Encrypted": "false"},
+		},
+		scopes: []scope{{[]string{snapshotArn()}, map[string]interface{}{
+			"Null":         incidentRequested()["Null"],
+			"BoolIfExists": map[string]interface{}{"ec2:Encrypted": "true"},
+		}}},
 		params: map[string]interface{}{
 			"SourceSnapshotId.$": "$.SnapshotId",
 			"SourceRegion.$":     "$.Region",
@@ -257,12 +309,24 @@ func (b *builder) verifySnapshot() sfn.IChainable {
 		service:   "ec2",
 		action:    "deleteSnapshot",
 		resources: []string{snapshotArn()},
-		// Only snapshots this workflow tagged with an incident ID can be
-		// deleted (the investigation tag key is a deploy-time parameter, and
-		// an IAM condition key cannot be one without a custom resource).
-		conditions: map[string]interface{}{"Null": map[string]interface{}{"aws:ResourceTag/" + IncidentIDTagKey: "false"}},
-		params:     map[string]interface{}{"SnapshotId.$": "$.SourceSnapshotId"},
-		onFailure:  failed,
+		// Only a snapshot tagged with an incident ID and not an encrypted
+		// copy the workflow made (those carry the source snapshot tag, and
+		// the role can remove no tag): SAR, DeleteSnapshot: snapshot,
+		// aws:ResourceTag/${TagKey}. Not encrypted: the SAR lists
+		// ec2:Encrypted for the snapshot resource type but not in
+		// DeleteSnapshot's row, so whether EC2 gives it here cannot be
+		// settled offline; BoolIfExists refuses an encrypted snapshot where
+		// EC2 gives the key and does not break the deletion where it does
+		// not, and the tag conditions hold either way.
+		conditions: map[string]interface{}{
+			"Null": map[string]interface{}{
+				"aws:ResourceTag/" + IncidentIDTagKey:     "false",
+				"aws:ResourceTag/" + SourceSnapshotTagKey: "true",
+			},
+			"BoolIfExists": map[string]interface{}{"ec2:Encrypted": "false"},
+		},
+		params:    map[string]interface{}{"SnapshotId.$": "$.SourceSnapshotId"},
+		onFailure: failed,
 	})
 	confirmDeleted := b.call(sdkCall{
 		name:      "Confirm Unencrypted Snapshot Deleted",

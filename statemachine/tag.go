@@ -19,6 +19,11 @@ func (b *builder) tagInstance() branch {
 		service:   "ec2",
 		action:    "createTags",
 		resources: []string{arn("ec2", "instance/*")},
+		// Only the two investigation tags (SAR, CreateTags: aws:TagKeys).
+		conditions: map[string]interface{}{
+			"ForAllValues:StringEquals": map[string]interface{}{"aws:TagKeys": []string{b.settings.TagKey, IncidentIDTagKey}},
+			"Null":                      map[string]interface{}{"aws:TagKeys": "false"},
+		},
 		params: map[string]interface{}{
 			"Resources.$": "States.Array($.InstanceId)",
 			"Tags": []interface{}{

@@ -30,9 +30,10 @@ func (b *builder) keepVolumes() branch {
 		// of ModifyInstanceAttribute: changing a device's
 		// DeleteOnTermination may be authorised on its volume too, so
 		// both are allowed.
-		resources: []string{arn("ec2", "instance/*"), arn("ec2", "volume/*")},
-		params:    map[string]interface{}{"InstanceId.$": "$.InstanceId", "BlockDeviceMappings.$": "$.KeepVolumes"},
-		onFailure: failed,
+		resources:  []string{arn("ec2", "instance/*"), arn("ec2", "volume/*")},
+		conditions: modifyInstanceAttributeConditions(),
+		params:     map[string]interface{}{"InstanceId.$": "$.InstanceId", "BlockDeviceMappings.$": "$.KeepVolumes"},
+		onFailure:  failed,
 	})
 	// DescribeInstanceAttribute blockDeviceMapping would also do on AWS;
 	// DescribeInstances reports the same flag per device.

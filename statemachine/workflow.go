@@ -22,6 +22,10 @@ type Settings struct {
 	SnapshotPollSeconds *float64
 	// EvidenceBucket is the name of the bucket the pre-incident records go to.
 	EvidenceBucket string
+	// EvidenceBucketGiven is "true" when EvidenceBucket is an existing
+	// bucket (the EvidenceBucketName stack parameter): each execution
+	// checks it before any change (checkEvidenceBucket).
+	EvidenceBucketGiven string
 	// EvidenceKeyArn is the KMS key that encrypts snapshot copies.
 	EvidenceKeyArn string
 	// RevokeCredentials is "true" to deny, on the instance's role, the
@@ -54,6 +58,7 @@ func DefaultSettings() Settings {
 		MaxInstances:             MaxInstancesPerExecution,
 		SnapshotPollSeconds:      jsii.Number(15),
 		EvidenceBucket:           "essential-ir-evidence",
+		EvidenceBucketGiven:      "false",
 		EvidenceKeyArn:           "alias/essential-ir-evidence",
 		RevokeCredentials:        "true",
 		DisassociateElasticIPs:   "false",
@@ -131,10 +136,12 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 	instanceItem := func(fields map[string]interface{}) *map[string]interface{} {
 		fields["Region.$"] = "$.Region"
 		fields["FleetExecutionName.$"] = "$$.Execution.Name"
+		// The stack parameters are the strings "true" and "false"; the
+		// instance state machine takes JSON booleans.
 		fields["Options"] = map[string]interface{}{
-			"RevokeCredentials":      s.RevokeCredentials,
-			"DisassociateElasticIps": s.DisassociateElasticIPs,
-			"SnapshotPollSeconds":    s.SnapshotPollSeconds,
+			"RevokeCredentials.$":      "States.StringToJson('" + s.RevokeCredentials + "')",
+			"DisassociateElasticIps.$": "States.StringToJson('" + s.DisassociateElasticIPs + "')",
+			"SnapshotPollSeconds":      s.SnapshotPollSeconds,
 		}
 		return &fields
 	}
@@ -259,7 +266,7 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 		ErrorPath: jsii.String("$.Failure.Error"),
 		CausePath: jsii.String("$.Failure.Cause"),
 	}), anyError())
-	definition := b.validateInput(lookUp.Next(each).Next(contained).Next(preserve).Next(tally).Next(outcome))
+	definition := b.validateInput(b.checkIncidentName(b.checkEvidenceBucket(lookUp.Next(each).Next(contained).Next(preserve).Next(tally).Next(outcome))))
 	return &Workflow{
 		Definition: definition,
 		Instance:   instance,

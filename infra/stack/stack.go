@@ -34,6 +34,7 @@ const (
 	ParamElasticIPs       = "DisassociateElasticIps"
 	ParamEvidenceBucket   = "EvidenceBucketName"
 	ParamRetentionDays    = "EvidenceRetentionDays"
+	ParamRetentionMode    = "EvidenceRetentionMode"
 	ParamSnapshotPoll     = "SnapshotPollSeconds"
 )
 
@@ -48,8 +49,19 @@ const (
 	InstanceStateMachineSuffix = "-instance"
 	RoleID                     = "ContainmentRole"
 	LogGroupID                 = "ContainmentLogs"
-	BucketID                   = "EvidenceBucket"
-	KeyID                      = "EvidenceKey"
+	// LogsKeyID is the KMS key that encrypts the log group.
+	LogsKeyID = "LogsKey"
+	// LogsKeyAliasSuffix ends the logs key's alias, after "alias/" and the
+	// StateMachineName parameter.
+	LogsKeyAliasSuffix = "-logs"
+	// LogGroupPrefix starts the log group's name, before the
+	// StateMachineName parameter: the prefix AWS recommends for the logs
+	// Step Functions delivers (Step Functions Developer Guide, "Logging
+	// in CloudWatch Logs"), whose resource policy CloudWatch Logs then
+	// need not grow per log group.
+	LogGroupPrefix = "/aws/vendedlogs/states/"
+	BucketID       = "EvidenceBucket"
+	KeyID          = "EvidenceKey"
 	// EvidenceKeyAliasSuffix ends the evidence key's alias, after
 	// "alias/" and the StateMachineName parameter.
 	EvidenceKeyAliasSuffix = "-evidence"
@@ -70,6 +82,16 @@ const (
 // workflow collected, are kept.
 const LogRetention = awslogs.RetentionDays_ONE_YEAR
 
+// DefaultLogLevel is the LogLevel parameter's default: ERROR logs every
+// failure with AWS's error and cause, and none of the data the workflow
+// reads. ALL would copy each state's input and output into CloudWatch Logs:
+// the instance's DescribeInstances item, its user data (which often holds
+// credentials and keys) and console output, readable by anyone with
+// logs:GetLogEvents or Logs Insights on the group, for a year, beside the
+// execution history (90 days) and the evidence bucket, which already hold
+// them under the responders' own access.
+const DefaultLogLevel = "ERROR"
+
 // New defines the stack under scope and applies cdk-nag's AWS Solutions
 // checks to it.
 func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
@@ -87,9 +109,10 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 	})
 	logLevel := awscdk.NewCfnParameter(st, jsii.String(ParamLogLevel), &awscdk.CfnParameterProps{
 		Type:          jsii.String("String"),
-		Default:       jsii.String("ALL"),
+		Default:       jsii.String(DefaultLogLevel),
 		AllowedValues: jsii.Strings("ALL", "ERROR", "FATAL", "OFF"),
-		Description:   jsii.String("Execution events sent to CloudWatch Logs. ALL keeps the evidence the workflow reads (instance metadata) in the log."),
+		Description: jsii.String("Execution events sent to CloudWatch Logs, with their data. ERROR (default): failures, with AWS's error and cause. " +
+			"ALL also copies every state's input and output into the log: the instance's metadata, user data (which often holds secrets) and console output."),
 	})
 	concurrency := awscdk.NewCfnParameter(st, jsii.String(ParamMaxConcurrency), &awscdk.CfnParameterProps{
 		Type:        jsii.String("Number"),
@@ -134,7 +157,14 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		Type:        jsii.String("Number"),
 		Default:     jsii.Number(365),
 		MinValue:    jsii.Number(1),
-		Description: jsii.String("Object Lock default retention (GOVERNANCE mode), in days, of the evidence bucket the stack creates."),
+		Description: jsii.String("Object Lock default retention, in days, of the evidence bucket the stack creates."),
+	})
+	retentionMode := awscdk.NewCfnParameter(st, jsii.String(ParamRetentionMode), &awscdk.CfnParameterProps{
+		Type:          jsii.String("String"),
+		Default:       jsii.String("GOVERNANCE"),
+		AllowedValues: jsii.Strings("GOVERNANCE", "COMPLIANCE"),
+		Description: jsii.String("Object Lock mode of the evidence bucket the stack creates. GOVERNANCE: a principal with s3:BypassGovernanceRetention " +
+			"can still delete evidence before its retention ends. COMPLIANCE: nobody can, not even the account's root user, until it ends."),
 	})
 	poll := awscdk.NewCfnParameter(st, jsii.String(ParamSnapshotPoll), &awscdk.CfnParameterProps{
 		Type:        jsii.String("Number"),
@@ -143,11 +173,12 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		MaxValue:    jsii.Number(3600),
 		Description: jsii.String("Seconds between two reads of a snapshot that is not complete yet."),
 	})
-	store := evidenceStore(st, name, bucketParam, retention)
+	store := evidenceStore(st, name, bucketParam, retention, retentionMode)
 	key, bucketName := store.key, store.bucketName
 
 	settings := statemachine.DefaultSettings()
 	settings.EvidenceBucket = *bucketName
+	settings.EvidenceBucketGiven = *awscdk.Fn_ConditionIf(store.existing.LogicalId(), jsii.String("true"), jsii.String("false")).ToString()
 	settings.EvidenceKeyArn = *key.KeyArn()
 	settings.SnapshotPollSeconds = poll.ValueAsNumber()
 	settings.RevokeCredentials = *revoke.ValueAsString()
@@ -159,13 +190,10 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 	settings.InstanceStateMachineName = *instanceName
 	workflow := statemachine.New(st, "Containment", settings)
 
-	logs := awslogs.NewLogGroup(st, jsii.String(LogGroupID), &awslogs.LogGroupProps{
-		Retention:     LogRetention,
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
-	})
+	logs := logGroup(st, name.ValueAsString())
 
 	role := awsiam.NewRole(st, jsii.String(RoleID), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("states.amazonaws.com"), nil),
+		AssumedBy:   trustedStateMachines(name.ValueAsString(), instanceName),
 		Description: jsii.String("essential-ir containment state machine: exactly the API calls its definition makes"),
 	})
 	policy := awsiam.NewPolicy(st, jsii.String("ContainmentPolicy"), &awsiam.PolicyProps{
@@ -283,6 +311,71 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 	return st
 }
 
+// logGroup is the log group both state machines log to:
+// /aws/vendedlogs/states/<StateMachineName>, kept a year and when the stack
+// is deleted, encrypted with a KMS key of its own (alias
+// alias/<StateMachineName>-logs) whose policy lets CloudWatch Logs in this
+// region use it for this log group only (CloudWatch Logs User Guide,
+// "Encrypt log data in CloudWatch Logs using AWS KMS", step 2: the
+// kms:EncryptionContext:aws:logs:arn condition). The key policy names the
+// log group by its name, built from the parameter, so the key does not
+// depend on the group that depends on it.
+func logGroup(st awscdk.Stack, machineName *string) awslogs.LogGroup {
+	name := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String(LogGroupPrefix), machineName})
+	key := awskms.NewKey(st, jsii.String(LogsKeyID), &awskms.KeyProps{
+		Description:       jsii.String("essential-ir execution logs: encrypts the log group of the state machines."),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		Alias:             awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("alias/"), machineName, jsii.String(LogsKeyAliasSuffix)}),
+	})
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchLogsEncryptsTheStateMachinesLogGroup"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("logs."), awscdk.Aws_REGION(), jsii.String(".amazonaws.com")}), nil)},
+		Actions:    jsii.Strings("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]interface{}{"ArnEquals": map[string]interface{}{
+			"kms:EncryptionContext:aws:logs:arn": awscdk.Fn_Join(jsii.String(""), &[]*string{
+				jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":logs:"), awscdk.Aws_REGION(), jsii.String(":"), awscdk.Aws_ACCOUNT_ID(), jsii.String(":log-group:"), name,
+			}),
+		}},
+	}), nil)
+	return awslogs.NewLogGroup(st, jsii.String(LogGroupID), &awslogs.LogGroupProps{
+		LogGroupName:  name,
+		EncryptionKey: key,
+		Retention:     LogRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+}
+
+// trustedStateMachines is the principal the role trusts: Step Functions,
+// only on behalf of this stack's two state machines in this account (Step
+// Functions Developer Guide, "Creating an IAM role for your state machine",
+// "Prevent cross-service confused deputy issue": aws:SourceArn and
+// aws:SourceAccount in the trust policy). So nobody can pass the role to
+// another state machine and act with its permissions: Step Functions
+// cannot assume it for that state machine. The ARNs are built from the
+// state machines' names, which are parameters, not from the state machine
+// resources: those depend on the role, and the role cannot depend on them.
+func trustedStateMachines(names ...*string) awsiam.IPrincipal {
+	var arns []*string
+	for _, n := range names {
+		arns = append(arns, stateMachineArn(n))
+	}
+	return awsiam.NewPrincipalWithConditions(awsiam.NewServicePrincipal(jsii.String("states.amazonaws.com"), nil), &map[string]interface{}{
+		"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+		"ArnLike":      map[string]interface{}{"aws:SourceArn": arns},
+	})
+}
+
+// stateMachineArn is the ARN of the state machine of this stack's account
+// and region named name.
+func stateMachineArn(name *string) *string {
+	return awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":states:"), awscdk.Aws_REGION(), jsii.String(":"),
+		awscdk.Aws_ACCOUNT_ID(), jsii.String(":stateMachine:"), name,
+	})
+}
+
 // suppressNagFindings records, with its reason, each cdk-nag finding the
 // design accepts.
 func suppressNagFindings(st awscdk.Stack, role awsiam.Role, policies []awsiam.Policy, delivery awsiam.Policy, machines ...sfn.StateMachine) {
@@ -291,7 +384,8 @@ func suppressNagFindings(st awscdk.Stack, role awsiam.Role, policies []awsiam.Po
 			Id: jsii.String("AwsSolutions-IAM5"),
 			Reason: jsii.String("Describe* and other read APIs of EC2, Auto Scaling and ELB do not support resource-level permissions; " +
 				"write actions must reach any instance, ENI, volume, snapshot, role, Auto Scaling group or load balancer the responder's " +
-				"instances use, whose IDs are only known at run time. Deletion and rule changes are narrowed by tag conditions."),
+				"instances use, whose IDs are only known at run time. Every mutating statement is narrowed by the condition keys AWS documents " +
+				"for it (tags, tag keys, attributes, encryption, If-None-Match, kms:ViaService): Documentation/security.md gives each."),
 		}}, jsii.Bool(true))
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(delivery, &[]*cdknag.NagPackSuppression{{
@@ -301,7 +395,7 @@ func suppressNagFindings(st awscdk.Stack, role awsiam.Role, policies []awsiam.Po
 	for _, machine := range machines {
 		cdknag.NagSuppressions_AddResourceSuppressions(machine, &[]*cdknag.NagPackSuppression{{
 			Id:     jsii.String("AwsSolutions-SF1"),
-			Reason: jsii.String("The log level is the LogLevel stack parameter, default ALL; an organisation may lower it deliberately."),
+			Reason: jsii.String("The log level is the LogLevel stack parameter, default ERROR: ALL would copy the instance's user data (often secrets) and console output into CloudWatch Logs; a platform team may choose ALL deliberately."),
 		}}, jsii.Bool(true))
 	}
 }
@@ -319,7 +413,7 @@ func logicalID(st awscdk.Stack, c constructs.IConstruct) *string {
 // The key's alias is named after the state machine (alias/essential-ir-evidence
 // by default), so that two stacks with different state machine names can be
 // deployed in one account and region.
-func evidenceStore(st awscdk.Stack, machineName, bucketParam, retention awscdk.CfnParameter) evidence {
+func evidenceStore(st awscdk.Stack, machineName, bucketParam, retention, mode awscdk.CfnParameter) evidence {
 	alias := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("alias/"), machineName.ValueAsString(), jsii.String(EvidenceKeyAliasSuffix)})
 	key := awskms.NewKey(st, jsii.String(KeyID), &awskms.KeyProps{
 		Description:       jsii.String("essential-ir evidence: encrypted snapshot copies and the evidence bucket. To hand evidence to a forensic account, add it as a key user."),
@@ -346,10 +440,25 @@ func evidenceStore(st awscdk.Stack, machineName, bucketParam, retention awscdk.C
 	cfnBucket.AddPropertyOverride(jsii.String("ObjectLockConfiguration"), map[string]interface{}{
 		"ObjectLockEnabled": "Enabled",
 		"Rule": map[string]interface{}{"DefaultRetention": map[string]interface{}{
-			"Mode": "GOVERNANCE",
+			"Mode": mode.ValueAsString(),
 			"Days": retention.ValueAsNumber(),
 		}},
 	})
+	// Write-once for everyone, the account's administrators included: a
+	// PutObject without If-None-Match could add a version over an evidence
+	// object, so it is refused (S3 User Guide, "Enforce conditional writes
+	// on Amazon S3 buckets": s3:if-none-match). Multipart uploads and
+	// copies, which cannot carry the header, are refused with it; the
+	// workflow uses neither. Object Lock keeps every version; this keeps
+	// the key's current version the one the manifest hashed.
+	bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("DenyWritesThatMayOverwrite"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("s3:PutObject"),
+		Resources:  jsii.Strings(*bucket.ArnForObjects(jsii.String("*"))),
+		Conditions: &map[string]interface{}{"Null": map[string]interface{}{"s3:if-none-match": "true"}},
+	}))
 	if policy := bucket.Policy(); policy != nil {
 		policy.Node().DefaultChild().(awscdk.CfnResource).CfnOptions().SetCondition(create)
 	}

@@ -155,7 +155,7 @@ func TestParameters(t *testing.T) {
 	params, _ := template(t).JSON["Parameters"].(map[string]interface{})
 	want := map[string]map[string]interface{}{
 		stack.ParamStateMachineName: {"Type": "String", "Default": "essential-ir"},
-		stack.ParamLogLevel:         {"Type": "String", "Default": "ALL", "AllowedValues": []interface{}{"ALL", "ERROR", "FATAL", "OFF"}},
+		stack.ParamLogLevel:         {"Type": "String", "Default": "ERROR", "AllowedValues": []interface{}{"ALL", "ERROR", "FATAL", "OFF"}},
 		stack.ParamMaxConcurrency:   {"Type": "Number", "Default": 5.0},
 		stack.ParamTagKey:           {"Type": "String", "Default": "SecurityIncidentStatus"},
 		stack.ParamTagValue:         {"Type": "String", "Default": "Investigation"},
@@ -177,7 +177,7 @@ func TestParameters(t *testing.T) {
 	}
 	cdkAssert(t, "LogLevel parameter", func() {
 		cdkTemplate(t).HasParameter(jsii.String(stack.ParamLogLevel), map[string]interface{}{
-			"Type": "String", "Default": "ALL", "AllowedValues": []interface{}{"ALL", "ERROR", "FATAL", "OFF"},
+			"Type": "String", "Default": "ERROR", "AllowedValues": []interface{}{"ALL", "ERROR", "FATAL", "OFF"},
 		})
 	})
 }
@@ -434,7 +434,8 @@ var startExecutionSyncActions = []string{"states:DescribeExecution", "states:Sto
 // iamActionExceptions are API operations whose IAM action has another name
 // (Service Authorization Reference).
 var iamActionExceptions = map[string]string{
-	"s3:headObject": "s3:GetObject",
+	"s3:headObject":                 "s3:GetObject",
+	"s3:getObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
 }
 
 // impliedActions are allowed although no task calls them: services call
@@ -787,7 +788,7 @@ func TestTagOnCreateIsAllowed(t *testing.T) {
 		for _, spec := range specs {
 			resourceType, _ := dig(spec, "ResourceType").(string)
 			checked++
-			if !allowsTagOnCreate(statements, resourceType, createAction) {
+			if !allowsTagOnCreate(t, statements, resourceType, createAction, tagsOf(spec)) {
 				t.Errorf("task %q (%s) tags a new %s, but no statement allows ec2:CreateTags on %s resources for ec2:CreateAction %s: the call fails with UnauthorizedOperation",
 					name, a, resourceType, resourceType, createAction)
 			}
@@ -799,8 +800,21 @@ func TestTagOnCreateIsAllowed(t *testing.T) {
 }
 
 // allowsTagOnCreate reports whether a statement allows ec2:CreateTags on a
-// resource of resourceType when EC2 authorizes tags of createAction.
-func allowsTagOnCreate(statements []statement, resourceType, createAction string) bool {
+// resource of resourceType when EC2 authorizes the tags of createAction:
+// its conditions must hold for that action and those tags (a tag whose
+// value is a JSONPath holds no value here, so no condition may need it).
+func allowsTagOnCreate(t *testing.T, statements []statement, resourceType, createAction string, tags map[string]string) bool {
+	t.Helper()
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	context := map[string][]string{"ec2:CreateAction": {createAction}, "aws:TagKeys": keys}
+	for k, v := range tags {
+		if v != "" {
+			context["aws:RequestTag/"+k] = []string{v}
+		}
+	}
 	for _, s := range statements {
 		if !containsFold(s.Actions, "ec2:CreateTags") {
 			continue
@@ -811,22 +825,85 @@ func allowsTagOnCreate(statements []statement, resourceType, createAction string
 				resourceOK = true
 			}
 		}
-		if !resourceOK {
-			continue
-		}
-		if s.Condition == nil {
+		if resourceOK && conditionsHold(t, s.Condition, context) {
 			return true
 		}
-		// The only condition that still allows it: StringEquals on
-		// ec2:CreateAction naming this create action.
-		equals, _ := s.Condition["StringEquals"].(map[string]interface{})
-		if len(s.Condition) != 1 || len(equals) != 1 {
-			continue
-		}
-		for _, a := range oneOrMany(equals["ec2:CreateAction"]) {
-			if a == createAction {
-				return true
+	}
+	return false
+}
+
+// tagsOf reads a TagSpecification's tags: key to literal value ("" for a
+// value given by a JSONPath).
+func tagsOf(spec interface{}) map[string]string {
+	out := map[string]string{}
+	for _, tag := range oneOrMany(dig(spec, "Tags")) {
+		k, _ := dig(tag, "Key").(string)
+		v, _ := dig(tag, "Value").(string)
+		out[k] = v
+	}
+	return out
+}
+
+// conditionsHold evaluates the few condition operators the role's
+// tag-on-create statements use (StringEquals, ForAllValues:StringEquals,
+// Null) against a request context, with the stack's parameters at their
+// defaults. Any other operator does not hold, so a statement this test
+// cannot read is never taken to allow.
+func conditionsHold(t *testing.T, conditions map[string]interface{}, context map[string][]string) bool {
+	t.Helper()
+	for op, block := range conditions {
+		keys, _ := block.(map[string]interface{})
+		for key, raw := range keys {
+			var want []string
+			for _, v := range oneOrMany(raw) {
+				want = append(want, withDefaults(t, v))
 			}
+			got, present := context[key]
+			switch op {
+			case "StringEquals":
+				if !present || len(got) != 1 || !contains(want, got[0]) {
+					return false
+				}
+			case "ForAllValues:StringEquals":
+				for _, g := range got {
+					if !contains(want, g) {
+						return false
+					}
+				}
+			case "Null":
+				if (len(want) == 1 && want[0] == "true") == present {
+					return false
+				}
+			default:
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// withDefaults renders a template value with each parameter at its
+// default.
+func withDefaults(t *testing.T, v interface{}) string {
+	t.Helper()
+	s, err := render(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	params, _ := template(t).JSON["Parameters"].(map[string]interface{})
+	for name, p := range params {
+		if d, ok := dig(p, "Default").(string); ok {
+			s = strings.ReplaceAll(s, "${"+name+"}", d)
+		}
+	}
+	return s
+}
+
+// contains reports whether list holds s.
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
 		}
 	}
 	return false
@@ -888,5 +965,43 @@ func TestCdkNagFindingsAreResolvedOrSuppressed(t *testing.T) {
 	}
 	if suppressions == 0 {
 		t.Error("no cdk-nag suppression found in the template metadata: the metadata walk is broken or cdk-nag is not applied")
+	}
+}
+
+// TestRoleTrustsOnlyThisStacksStateMachines: Step Functions may assume the
+// role only for this account (aws:SourceAccount) and this stack's two state
+// machines (aws:SourceArn), whatever StateMachineName is; nobody can pass
+// the role to another state machine.
+func TestRoleTrustsOnlyThisStacksStateMachines(t *testing.T) {
+	tpl, err := cfn.Parse(template(t).JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, role := resource(t, "AWS::IAM::Role", stack.RoleID)
+	for _, name := range []string{"essential-ir", "triage-eu"} {
+		st, err := cfn.NewStack(tpl, cfn.Options{
+			Pseudo:     cfn.Pseudo{Partition: "aws", Region: "eu-west-3", AccountID: "123456789012", StackName: synth.StackName},
+			Parameters: map[string]string{stack.ParamStateMachineName: name},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Resolve(dig(role, "Properties", "AssumeRolePolicyDocument", "Statement"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		prefix := "arn:aws:states:eu-west-3:123456789012:stateMachine:"
+		want := []interface{}{map[string]interface{}{
+			"Action":    "sts:AssumeRole",
+			"Effect":    "Allow",
+			"Principal": map[string]interface{}{"Service": "states.amazonaws.com"},
+			"Condition": map[string]interface{}{
+				"StringEquals": map[string]interface{}{"aws:SourceAccount": "123456789012"},
+				"ArnLike":      map[string]interface{}{"aws:SourceArn": []interface{}{prefix + name, prefix + name + stack.InstanceStateMachineSuffix}},
+			},
+		}}
+		if !jsonEqual(got, want) {
+			t.Errorf("StateMachineName %s: trust policy\n%s\nwant\n%s", name, show(got), show(want))
+		}
 	}
 }

@@ -24,12 +24,14 @@ type account struct {
 	ssm  *ssm.Client
 }
 
-// newAccount returns the clients of the emulator's API endpoint.
-func newAccount(emu *emulator.Emulator) *account {
+// newAccount returns the clients of the emulator's API endpoint, for one
+// region of its account.
+func newAccount(emu *emulator.Emulator, region string) *account {
 	cfg := emu.AWSConfig()
+	cfg.Region = region
 	return &account{
 		partition: "aws",
-		region:    emu.Region(),
+		region:    region,
 		accountID: emu.AccountID(),
 		kms:       kms.NewFromConfig(cfg),
 		s3:        s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),

@@ -56,13 +56,20 @@ type Deployment struct {
 // With EvidenceBucketName set, the stack creates no bucket: that bucket
 // must exist already.
 func Deploy(ctx context.Context, emu *emulator.Emulator, tpl *synth.Template, name string, params map[string]string) (*Deployment, error) {
+	return DeployInRegion(ctx, emu, tpl, emu.Region(), name, params)
+}
+
+// DeployInRegion is Deploy in another region of the emulated account: IAM
+// (roles and their policies) is global to the account, everything else
+// the stack creates is the region's.
+func DeployInRegion(ctx context.Context, emu *emulator.Emulator, tpl *synth.Template, region, name string, params map[string]string) (*Deployment, error) {
 	named := map[string]string{stack.ParamStateMachineName: name}
 	for k, v := range params {
 		if k != stack.ParamStateMachineName {
 			named[k] = v
 		}
 	}
-	a := newAccount(emu)
+	a := newAccount(emu, region)
 	cs, err := createStack(ctx, a, tpl.JSON, name, named)
 	if err != nil {
 		return nil, fmt.Errorf("deploy: %w", err)

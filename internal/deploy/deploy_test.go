@@ -48,14 +48,14 @@ func TestDeployedAccountIsTheTemplate(t *testing.T) {
 	if !got.Key.Rotation || !reflect.DeepEqual(got.Key.Aliases, []string{"alias/essential-ir-evidence"}) {
 		t.Errorf("evidence key: rotation %v, aliases %v; want rotation and alias/essential-ir-evidence", got.Key.Rotation, got.Key.Aliases)
 	}
-	if got.LogGroup.Retention != 365 {
-		t.Errorf("log group retention %d days, want 365", got.LogGroup.Retention)
+	if got.LogGroup.Retention != 365 || deployed.LogGroupName != stack.LogGroupPrefix+deployed.StackName || got.LogGroup.KmsKeyID == "" || got.LogGroup.KmsKeyID == deployed.KeyARN {
+		t.Errorf("log group %s: retention %d days, key %q; want %s%s, 365 days and a key of its own", deployed.LogGroupName, got.LogGroup.Retention, got.LogGroup.KmsKeyID, stack.LogGroupPrefix, deployed.StackName)
 	}
 	for id, m := range got.Machines {
 		if m.RoleArn != deployed.RoleARN || !strings.Contains(m.RoleArn, ":role/essential-ir-"+stack.RoleID) {
 			t.Errorf("state machine %s runs as %s, want the stack's role %s", id, m.RoleArn, deployed.RoleARN)
 		}
-		if !m.Tracing || !strings.HasPrefix(m.Logging, "level=ALL executionData=true") {
+		if !m.Tracing || !strings.HasPrefix(m.Logging, "level="+stack.DefaultLogLevel+" executionData=true") {
 			t.Errorf("state machine %s: tracing %v, logging %s", id, m.Tracing, m.Logging)
 		}
 	}
@@ -98,21 +98,23 @@ func TestRolePoliciesAreTheTemplatesStatements(t *testing.T) {
 }
 
 // TestParametersChangeTheDeployment: the stack parameters reach the
-// account: retention days, the optional policies and the log level.
+// account: retention days and mode, the optional policies and the log
+// level.
 func TestParametersChangeTheDeployment(t *testing.T) {
 	params := map[string]string{
 		stack.ParamRetentionDays: "30",
+		stack.ParamRetentionMode: "COMPLIANCE",
 		stack.ParamElasticIPs:    "true",
 		stack.ParamRevoke:        "false",
-		stack.ParamLogLevel:      "ERROR",
+		stack.ParamLogLevel:      "ALL",
 	}
 	d := deployNamed(t, template, "essential-ir-parameters", params)
 	got := readAccount(t, template, d)
 	for _, diff := range differences(got, expected(t, template, params, d)) {
 		t.Error(diff)
 	}
-	if got.Bucket == nil || got.Bucket.DefaultRetention != retention("GOVERNANCE", 30, 0) {
-		t.Errorf("bucket with EvidenceRetentionDays=30: %+v", got.Bucket)
+	if got.Bucket == nil || got.Bucket.DefaultRetention != retention("COMPLIANCE", 30, 0) {
+		t.Errorf("bucket with EvidenceRetentionDays=30 and EvidenceRetentionMode=COMPLIANCE: %+v", got.Bucket)
 	}
 	eip := logicalID(t, template, "AWS::IAM::Policy", statemachine.OptionalElasticIPRelease+"Policy")
 	revoke := logicalID(t, template, "AWS::IAM::Policy", statemachine.OptionalCredentialRevocation+"Policy")
@@ -120,8 +122,8 @@ func TestParametersChangeTheDeployment(t *testing.T) {
 		t.Errorf("role policies %v: want %s and not %s", keysOf(got.Role.Inline), eip, revoke)
 	}
 	for id, m := range got.Machines {
-		if !strings.HasPrefix(m.Logging, "level=ERROR ") {
-			t.Errorf("state machine %s with LogLevel=ERROR: %s", id, m.Logging)
+		if !strings.HasPrefix(m.Logging, "level=ALL ") {
+			t.Errorf("state machine %s with LogLevel=ALL: %s", id, m.Logging)
 		}
 	}
 	if got.Key.Aliases[0] != "alias/essential-ir-parameters-evidence" || d.Bucket == deployed.Bucket || d.RoleARN == deployed.RoleARN {

@@ -1548,10 +1548,46 @@ def s3_create_bucket(req):
     return checks
 
 
+def s3_bucket_read(action):
+    """SAR Amazon S3: GetBucketVersioning, GetBucketObjectLockConfiguration
+    (the IAM action of the GetObjectLockConfiguration API): bucket*."""
+
+    def check(req):
+        bucket_name, _ = s3_location(req)
+        return [s3_check(req, action, bucket_name)]
+
+    return check
+
+
+def _bypasses_governance(req):
+    return req.headers.get("x-amz-bypass-governance-retention", "").lower() == "true"
+
+
 def s3_delete_object(req):
+    """S3 DeleteObject: s3:DeleteObject (s3:DeleteObjectVersion with a
+    versionId); s3:BypassGovernanceRetention too when the request bypasses
+    GOVERNANCE retention (S3 User Guide, "Bypassing governance mode")."""
     bucket_name, key = s3_location(req)
     action = "s3:DeleteObjectVersion" if "versionId" in req.query else "s3:DeleteObject"
-    return [s3_check(req, action, bucket_name, key)]
+    checks = [s3_check(req, action, bucket_name, key)]
+    if _bypasses_governance(req):
+        checks.append(s3_check(req, "s3:BypassGovernanceRetention", bucket_name, key))
+    return checks
+
+
+def s3_object_lock_write(action):
+    """S3 PutObjectRetention, PutObjectLegalHold: the action on the object;
+    s3:BypassGovernanceRetention too for a retention change that bypasses
+    GOVERNANCE mode (S3 API Reference, PutObjectRetention, "Permissions")."""
+
+    def check(req):
+        bucket_name, key = s3_location(req)
+        checks = [s3_check(req, action, bucket_name, key)]
+        if _bypasses_governance(req):
+            checks.append(s3_check(req, "s3:BypassGovernanceRetention", bucket_name, key))
+        return checks
+
+    return check
 
 
 def s3_access_denied(req, message):
@@ -1778,6 +1814,10 @@ RULES.update({
     ("s3", "ListObjects"): s3_list,
     ("s3", "ListObjectsV2"): s3_list,
     ("s3", "DeleteObject"): s3_delete_object,
+    ("s3", "PutObjectRetention"): s3_object_lock_write("s3:PutObjectRetention"),
+    ("s3", "PutObjectLegalHold"): s3_object_lock_write("s3:PutObjectLegalHold"),
+    ("s3", "GetBucketVersioning"): s3_bucket_read("s3:GetBucketVersioning"),
+    ("s3", "GetBucketObjectLockConfiguration"): s3_bucket_read("s3:GetBucketObjectLockConfiguration"),
     ("s3", "CreateBucket"): s3_create_bucket,
     # ListBuckets is authorised as s3:ListAllMyBuckets, with no resource
     # (Service Authorization Reference, Amazon S3).
@@ -2140,8 +2180,24 @@ def patch_s3_bucket_policy_conditions():
     import moto.s3.models as s3_models
     from moto.iam.access_control import PermissionResult
 
+    import moto.s3.responses as s3_responses
+
     bucket_cls = launcher._require(s3_models, "FakeBucket")
     launcher._require(bucket_cls, "get_permission")
+    response_cls = launcher._require(s3_responses, "S3Response")
+    key_response = launcher._require(response_cls, "_key_response")
+
+    def _key_response(self, request, full_url):
+        # The object request's headers carry condition keys the bucket
+        # policy may test (s3:if-none-match: S3 User Guide, "Enforce
+        # conditional writes on Amazon S3 buckets").
+        _TLS.s3_headers = {k.lower(): v for k, v in dict(getattr(request, "headers", {}) or {}).items()}
+        try:
+            return key_response(self, request, full_url)
+        finally:
+            _TLS.s3_headers = None
+
+    response_cls._key_response = _key_response
 
     def get_permission(self, action, resource):
         if self.policy is None:
@@ -2149,6 +2205,10 @@ def patch_s3_bucket_policy_conditions():
         account = getattr(self, "account_id", None) or "123456789012"
         principal = make_principal("arn:%s:iam::%s:root" % (PARTITION, account), account, getattr(self, "region_name", ""))
         context = {"aws:securetransport": "true", "aws:principalaccount": account, "aws:principalarn": principal["role_arn"]}
+        headers = getattr(_TLS, "s3_headers", None) or {}
+        for header in ("if-none-match", "if-match"):
+            if header in headers:
+                context["s3:" + header] = headers[header]
         doc = parse_document(self.policy.decode() if isinstance(self.policy, bytes) else self.policy)
         effect, _ = evaluate_policies([("bucket policy of " + self.name, doc)], action, resource, context, principal=principal, resource_based=True)
         if effect == DENY:

@@ -46,7 +46,7 @@ func TestContainFollowsTheWebServerToItsOutcome(t *testing.T) {
 	// and every step of Contain The Instance, which run side by side, in
 	// whatever order they started.
 	containment := stepLines(r.stdout, web.ID, "containment")
-	before := []string{"started", "Read The Instance", "Contain The Instance"}
+	before := []string{"started", "Check Its Input", "Read The Instance", "Contain The Instance"}
 	after := []string{"Capture Console Screenshot", "Write Console Screenshot", "Write Containment Summary", "SUCCEEDED"}
 	sideBySide := []string{"Isolate Network", "Detach From Auto Scaling Group", "Tag Instance", "Enable Termination Protection",
 		"Enable Stop Protection", "Set Shutdown Behaviour To Stop", "Keep Volumes On Termination", "Detach Instance Profile",

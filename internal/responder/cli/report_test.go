@@ -153,10 +153,26 @@ func TestReportVerifiesTheWebServersEvidence(t *testing.T) {
 }
 
 // tamper writes a new version of an evidence object, as someone who can
-// write to the bucket can, Object Lock or not.
+// change the bucket's policy can, Object Lock or not: the policy refuses
+// any other write over an object (If-None-Match), so it is lifted for the
+// write and put back.
 func tamper(t *testing.T, key string, body []byte) {
 	t.Helper()
-	if _, err := s3Client().PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(deployed.Bucket), Key: aws.String(key),
+	ctx := context.Background()
+	c := s3Client()
+	policy, err := c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(deployed.Bucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String(deployed.Bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if _, err := c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(deployed.Bucket), Policy: policy.Policy}); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(deployed.Bucket), Key: aws.String(key),
 		Body: bytes.NewReader(body), ChecksumAlgorithm: s3types.ChecksumAlgorithmSha256}); err != nil {
 		t.Fatal(err)
 	}

@@ -25,10 +25,11 @@ var iamPrefixes = map[string]string{"elasticloadbalancingv2": "elasticloadbalanc
 // iamActions are the IAM actions of the API calls whose action is not
 // named after the call.
 var iamActions = map[string]string{
-	"s3:headobject":         "s3:GetObject",
-	"s3:listobjectversions": "s3:ListBucketVersions",
-	"s3:listobjectsv2":      "s3:ListBucket",
-	"s3:headbucket":         "s3:ListBucket",
+	"s3:headobject":                 "s3:GetObject",
+	"s3:getobjectlockconfiguration": "s3:GetBucketObjectLockConfiguration",
+	"s3:listobjectversions":         "s3:ListBucketVersions",
+	"s3:listobjectsv2":              "s3:ListBucket",
+	"s3:headbucket":                 "s3:ListBucket",
 }
 
 // syncActions are what a .sync start of another state machine needs

@@ -330,7 +330,7 @@ func (v *verifier) logging(ctx context.Context, m *sfn.DescribeStateMachineOutpu
 	name := "log group (" + aws.ToString(m.Name) + ")"
 	lc := m.LoggingConfiguration
 	if lc == nil || lc.Level == sfntypes.LogLevelOff || len(lc.Destinations) == 0 {
-		v.r.fail(name, "deploy with LogLevel=ALL (the default): without logs, an execution's history is the only trace of what it did",
+		v.r.fail(name, "deploy with LogLevel=ERROR (the default) or ALL: without logs, an execution's history is the only trace of what it did",
 			"%s does not log (level %s)", aws.ToString(m.Name), levelOf(lc))
 		return nil
 	}
