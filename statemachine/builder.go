@@ -325,8 +325,8 @@ func (b *builder) PolicyStatements(optional string) []awsiam.PolicyStatement {
 	}
 	groups := map[string]*group{}
 	var keys []string
-	for _, a := range b.access {
-		if a.Optional != optional {
+	for i, a := range b.access {
+		if a.Optional != optional || covered(a, b.access, i) {
 			continue
 		}
 		key := strings.Join(a.Resources, ",") + "|" + fmt.Sprint(a.Conditions)
@@ -357,4 +357,37 @@ func (b *builder) PolicyStatements(optional string) []awsiam.PolicyStatement {
 		statements = append(statements, awsiam.NewPolicyStatement(props))
 	}
 	return statements
+}
+
+// covered says whether access a (at index i of all) is allowed by another
+// access of the same action, conditions and optionality on a superset of
+// its resources: such a statement would add nothing to the role. Of two
+// equal ones, the first is kept.
+func covered(a Access, all []Access, i int) bool {
+	for j, o := range all {
+		if j == i || o.Action != a.Action || o.Optional != a.Optional || fmt.Sprint(o.Conditions) != fmt.Sprint(a.Conditions) {
+			continue
+		}
+		if subset(a.Resources, o.Resources) && (!subset(o.Resources, a.Resources) || j < i) {
+			return true
+		}
+	}
+	return false
+}
+
+// subset says whether every element of a is in b.
+func subset(a, b []string) bool {
+	for _, x := range a {
+		found := false
+		for _, y := range b {
+			if x == y {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }

@@ -1483,7 +1483,9 @@ def s3_read_object(req, principal, role, context):
     checksum mode is enabled and the object has a checksum (HeadObject
     ChecksumMode: "you must have permission to use the kms:Decrypt action")."""
     bucket_name, key = s3_location(req)
-    decide(principal, role, s3_check(req, "s3:GetObject", bucket_name, key), context)
+    read_check = s3_check(req, "s3:GetObject", bucket_name, key)
+    decide(principal, role, read_check, context)
+    _note_grant(role, read_check, context)
     bucket = _bucket(req, bucket_name)
     if bucket is None:
         return []  # moto answers NoSuchBucket, as S3 does
