@@ -1603,7 +1603,7 @@ type containment struct {
 	IsolationGroups     int
 	IsolationRules      int
 	Profiles            []string
-	DenyPolicy          string
+	DenyPolicies        []string
 	ActiveTargetGroups  []string
 	ClassicMember       bool
 	ElasticIPHolder     string
@@ -1628,9 +1628,10 @@ func readContainment(t *testing.T, inst *scene.Instance) containment {
 	}
 	c.Profiles = associatedProfiles(t, inst.ID)
 	if inst.RoleName != "" {
-		if doc, ok := denyPolicy(t, inst.RoleName, inst.ID); ok {
-			c.DenyPolicy = shapeShow(doc)
+		for arn, doc := range denyPolicies(t, inst.RoleName) {
+			c.DenyPolicies = append(c.DenyPolicies, arn+" "+doc.text)
 		}
+		sort.Strings(c.DenyPolicies)
 	}
 	for _, g := range inst.TargetGroupARNs {
 		if activeTarget(t, g, inst.ID) {
@@ -1787,8 +1788,14 @@ func assertAccountContained(t *testing.T, inst *scene.Instance, desiredBefore in
 	if len(c.Profiles) != 0 || len(c.ActiveTargetGroups) != 0 || c.ClassicMember {
 		t.Errorf("%s: profiles %v still associated, still an active target of %v, behind its classic load balancer %v", inst.ID, c.Profiles, c.ActiveTargetGroups, c.ClassicMember)
 	}
-	if inst.RoleName != "" && c.DenyPolicy == "" {
-		t.Errorf("%s: no credential deny policy on role %s", inst.ID, inst.RoleName)
+	if inst.RoleName != "" {
+		denied := false
+		for _, doc := range denyPolicies(t, inst.RoleName) {
+			denied = denied || doc.deniesInstance(inst.ID)
+		}
+		if !denied {
+			t.Errorf("%s: no deny policy on role %s denies its credentials", inst.ID, inst.RoleName)
+		}
 	}
 }
 
