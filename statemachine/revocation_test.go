@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -261,7 +262,14 @@ func TestRevocationCoversSixtyInstancesOfOneGroup(t *testing.T) {
 	if rev.Execution != out.RevocationExecution.ARN {
 		t.Errorf("output names revocation execution %s, the fleet started %s", rev.Execution, out.RevocationExecution.ARN)
 	}
-	t.Logf("%d instances: scene built in %s, execution %s, checks %s", n, built.Sub(began).Round(time.Second), ran.Sub(built).Round(time.Second), time.Since(ran).Round(time.Second))
+	revocation := out.RevocationExecution
+	attach, err := emu.Children(ctx, revocation.ARN)
+	if err != nil || len(attach) != 1 {
+		t.Fatalf("the revocation execution started %v (%v), want one attach execution", attach, err)
+	}
+	t.Logf("%d instances: scene built in %s, execution %s, checks %s; revocation execution %s, %d history events, its attach execution %d",
+		n, built.Sub(began).Round(time.Second), ran.Sub(built).Round(time.Second), time.Since(ran).Round(time.Second),
+		revocation.Stop.Sub(revocation.Start).Round(100*time.Millisecond), len(ownHistory(t, revocation.ARN)), len(ownHistory(t, attach[0])))
 }
 
 // A role already holding 10 managed policies (IAM's default quota) cannot
@@ -314,5 +322,105 @@ func TestRoleAtItsManagedPolicyQuota(t *testing.T) {
 	}
 	if len(listed.AttachedPolicies) != 10 {
 		t.Errorf("role %s holds %d managed policies, want its 10", first.RoleName, len(listed.AttachedPolicies))
+	}
+}
+
+// historyOfTree counts the history events of an execution and of the
+// executions it started, recursively, and its AWS calls (TaskScheduled
+// events of aws-sdk tasks); most is the largest history of one execution.
+func historyOfTree(t *testing.T, arn string) (events, calls, most, executions int) {
+	t.Helper()
+	own := ownHistory(t, arn)
+	events, most, executions = len(own), len(own), 1
+	for _, e := range own {
+		if d := e.TaskScheduledEventDetails; d != nil && aws.ToString(d.ResourceType) != "states" {
+			calls++
+		}
+	}
+	children, err := emu.Children(context.Background(), arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range children {
+		e, n, m, x := historyOfTree(t, c)
+		events, calls, executions = events+e, calls+n, executions+x
+		most = max(most, m)
+	}
+	return events, calls, most, executions
+}
+
+// The 1,000-instance case, measured (ESSENTIAL_IR_REVOCATION_1000=1; about
+// two minutes for one role, more for many): a revocation execution started
+// as the fleet starts it, for 1,000 instances sharing one role, then for
+// 1,000 instances on ESSENTIAL_IR_REVOCATION_ROLES distinct roles (default
+// 1,000, the worst case: one profile and role per instance). Each creates 5
+// policies, attaches all of them to every role, and stays far below 25,000
+// history events per execution.
+func TestRevocationOfAThousandInstances(t *testing.T) {
+	if os.Getenv("ESSENTIAL_IR_REVOCATION_1000") == "" {
+		t.Skip("set ESSENTIAL_IR_REVOCATION_1000=1 to measure the revocation of 1,000 instances")
+	}
+	ctx := context.Background()
+	const n = statemachine.MaxInstancesPerExecution
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = longestID(0xa11000000 + i)
+	}
+	roles := n
+	if v := os.Getenv("ESSENTIAL_IR_REVOCATION_ROLES"); v != "" {
+		fmt.Sscan(v, &roles)
+	}
+	sfx := fmt.Sprintf("%x", time.Now().UnixNano()&0xffffff)
+	profile := func(i int) string {
+		name := fmt.Sprintf("k%s-%d", sfx, i)
+		if _, err := scenes.IAM.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name),
+			AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)}); err != nil {
+			t.Fatal(err)
+		}
+		p, err := scenes.IAM.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := scenes.IAM.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String(name), RoleName: aws.String(name)}); err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(p.InstanceProfile.Arn)
+	}
+	for _, c := range []struct {
+		name  string
+		roles int
+	}{{"one role", 1}, {fmt.Sprintf("%d roles", roles), roles}} {
+		began := time.Now()
+		profiles := make([]string, c.roles)
+		for i := range profiles {
+			profiles[i] = profile(i + 1000*c.roles)
+		}
+		built := time.Now()
+		ex := runOn(t, deployed.InstanceStateMachineARN, revocationInput("thousand-"+sfx, ids, profiles))
+		if ex.Status != "SUCCEEDED" {
+			t.Fatalf("%s: %s %s: %s", c.name, ex.Status, ex.Error, ex.Cause)
+		}
+		var out struct {
+			Policies  []string
+			RoleCount int
+		}
+		if err := json.Unmarshal([]byte(ex.Output), &out); err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Policies) != 5 || out.RoleCount != c.roles {
+			t.Errorf("%s: output %s, want 5 policies on %d roles", c.name, ex.Output, c.roles)
+		}
+		for _, arn := range profiles[:1] {
+			role := arn[strings.LastIndex(arn, "/")+1:]
+			if got := denyPolicies(t, role); len(got) != 5 {
+				t.Errorf("%s: role %s holds %d deny policies, want 5", c.name, role, len(got))
+			}
+		}
+		events, calls, most, executions := historyOfTree(t, ex.ARN)
+		if most > 20000 {
+			t.Errorf("%s: one execution has %d history events, too close to 25,000", c.name, most)
+		}
+		t.Logf("%s: %d instances, %d profiles built in %s; revocation in %s: %d executions, %d history events (largest %d), %d AWS calls",
+			c.name, n, c.roles, built.Sub(began).Round(time.Second), ex.Stop.Sub(ex.Start).Round(time.Second), executions, events, most, calls)
 	}
 }
