@@ -7,6 +7,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	tasks "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
 )
 
 // Credential revocation denies, on every role the fleet's instances use,
@@ -214,6 +215,21 @@ func (b *builder) retryStart(start sfn.CustomState) {
 	})
 }
 
+// retryUntilVisible retries an IAM call that names a policy created
+// moments before: IAM is eventually consistent, so a new policy can be
+// unknown to the next call for a few seconds (IAM User Guide,
+// "Troubleshoot IAM": changes are not always immediately visible), which
+// IAM answers NoSuchEntity. Retried for about 30 s, then the step fails.
+func (b *builder) retryUntilVisible(task tasks.CallAwsService) {
+	task.AddRetry(&sfn.RetryProps{
+		Errors:         jsii.Strings("Iam.NoSuchEntityException"),
+		Interval:       awscdk.Duration_Seconds(jsii.Number(2)),
+		BackoffRate:    jsii.Number(2),
+		MaxAttempts:    jsii.Number(4),
+		JitterStrategy: sfn.JitterType_FULL,
+	})
+}
+
 // childFailed turns the failure of a child execution started by the task
 // named task into data: {"Outcome": "FAILED", "Error", "Cause"} plus
 // extra fields (JSONPaths of the task's input), with the error and cause
@@ -364,6 +380,7 @@ func (b *builder) revokeCredentials() sfn.IChainable {
 	// IAM returns the document URL-encoded (IAM API reference,
 	// GetPolicyVersion), which leaves the key's name and the effect
 	// readable either way.
+	b.retryUntilVisible(check)
 	create.Next(check).Next(b.choice("Is The Deny Policy As Written?").
 		When(sfn.Condition_And(
 			sfn.Condition_BooleanEquals(jsii.String("$.Check.IsDefaultVersion"), jsii.Bool(true)),
@@ -513,6 +530,7 @@ func (b *builder) attachDenyPolicies() sfn.IChainable {
 		onFailure:  notAttached,
 		optional:   OptionalCredentialRevocation,
 	})
+	b.retryUntilVisible(attachOne)
 	each := sfn.NewMap(b.scope, jsii.String("Attach Each Deny Policy"), &sfn.MapProps{
 		ItemsPath:      jsii.String("$.Policies"),
 		MaxConcurrency: jsii.Number(1),

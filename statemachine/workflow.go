@@ -170,6 +170,12 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 		ResultPath: jsii.String("$"),
 	})
 	containAndRevoke.Branch(each, b.revokeFleetCredentials())
+	// Only a failure of Contain Each Instance as a whole ends a branch
+	// with an error (the revocation records its own); it is passed on.
+	containAndRevoke.AddCatch(sfn.NewFail(b.scope, jsii.String("Containment Or Revocation Interrupted"), &sfn.FailProps{
+		ErrorPath: jsii.String("$.Failure.Error"),
+		CausePath: jsii.String("$.Failure.Cause"),
+	}), anyError())
 
 	// Only once every instance is contained is evidence preserved: an
 	// instance's containment ends when its snapshots are started, so the
