@@ -103,6 +103,14 @@ const (
 	RevocationNoRoles = "NO_ROLES"
 )
 
+// RevocationComment starts the Comment of every task of the credential
+// revocation: its failure fails the revocation (and, at its end, the fleet
+// execution), never an instance's containment.
+const RevocationComment = "Credential revocation: "
+
+// revocationComment is the Comment of the revocation's tasks.
+const revocationComment = RevocationComment + "a failure here is recorded in the fleet's CredentialRevocation; containment goes on."
+
 // DenyDocument is the deny policy for instance IDs: the document a
 // revocation execution writes, for tests and documentation.
 func DenyDocument(ids []string) map[string]interface{} {
@@ -313,6 +321,7 @@ func (b *builder) revokeCredentials() sfn.IChainable {
 	})
 	readProfile := b.call(sdkCall{
 		name:           "Find The Profile's Role",
+		comment:        revocationComment,
 		service:        "iam",
 		action:         "getInstanceProfile",
 		resources:      []string{iamArn("instance-profile/*")},
@@ -346,6 +355,7 @@ func (b *builder) revokeCredentials() sfn.IChainable {
 	})
 	check := b.call(sdkCall{
 		name:      "Read The Deny Policy Back",
+		comment:   revocationComment,
 		service:   "iam",
 		action:    "getPolicyVersion",
 		resources: []string{denyPolicyARNs()},
@@ -360,6 +370,7 @@ func (b *builder) revokeCredentials() sfn.IChainable {
 	})
 	create := b.call(sdkCall{
 		name:      "Create Deny Policy",
+		comment:   revocationComment,
 		service:   "iam",
 		action:    "createPolicy",
 		resources: []string{denyPolicyARNs()},
@@ -521,6 +532,7 @@ func (b *builder) attachDenyPolicies() sfn.IChainable {
 	})
 	attachOne := b.call(sdkCall{
 		name:       "Attach Deny Policy",
+		comment:    revocationComment,
 		service:    "iam",
 		action:     "attachRolePolicy",
 		resources:  []string{iamArn("role/*")},
@@ -541,6 +553,7 @@ func (b *builder) attachDenyPolicies() sfn.IChainable {
 	each.AddCatch(recordFailure("Role Not Given Every Deny Policy"), anyError())
 	list := b.call(sdkCall{
 		name:           "List Its Deny Policies",
+		comment:        revocationComment,
 		service:        "iam",
 		action:         "listAttachedRolePolicies",
 		resources:      []string{iamArn("role/*")},
