@@ -14,32 +14,38 @@ import (
 // every request signed with role credentials issued to any of them, while
 // credentials issued to the other instances sharing those roles keep
 // working. Detaching an instance profile stops new credentials; the ones
-// already issued stay valid for hours (IAM User Guide, "Disabling
-// permissions for temporary security credentials": permissions are
-// evaluated on every request, so changing the role's policies takes
-// effect on credentials already issued).
+// already issued stay valid for hours, but IAM evaluates the role's
+// policies on every request, so a deny added to the role takes effect on
+// them (IAM User Guide, "Disabling permissions for temporary security
+// credentials",
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_disable-perms.html).
 //
 // How it scales, and why it is safe with executions running at once:
 //
-//   - One customer managed policy per 240 instances of the execution
-//     (DenyChunk), each one statement: Deny * on * when StringLike
-//     ec2:SourceInstanceARN is any of "*/i-..." (EC2 User Guide, "IAM roles
-//     for Amazon EC2": role credentials delivered through an instance
-//     profile carry the instance's ARN in ec2:SourceInstanceARN, wherever
-//     they are used). A pattern is about 24 characters; 240 of them and the
-//     statement come to about 5,900 characters, under the 6,144 a managed
-//     policy may hold (IAM User Guide, "IAM and AWS STS quotas"),
-//     whitespace not counted. A pattern matches only the sessions of the
-//     instance it names, so every policy can go on every role: no grouping
-//     by role, which ASL's JSONPath could not do at run time.
-//   - The policies are new, named after the incident and the revocation
-//     execution (DenyPolicyPath): no execution ever reads, changes or
-//     shares another's policy, and AttachRolePolicy adds one policy to a
-//     role atomically (IAM API reference, AttachRolePolicy), so two
-//     executions on instances of one role each add their own. There is no
-//     read-modify-write of anything shared, unlike one inline policy per
-//     role, and no per-instance inline policy, of which a role holds about
-//     38 before its 10,240 characters are used up.
+//   - One customer managed policy per DenyChunk (240) instances of the
+//     execution, each one statement: Deny * on * when StringLike
+//     ec2:SourceInstanceARN is any of "*/i-...". Role credentials delivered
+//     through an instance profile carry the instance's ARN in
+//     ec2:SourceInstanceARN wherever they are used (Service Authorization
+//     Reference, Amazon EC2 condition keys,
+//     https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html#amazonec2-policy-keys).
+//     A pattern is 24 characters with the longest instance IDs; 240 of
+//     them and the statement come to 5,953 characters, whitespace not
+//     counted, under the 6,144 a managed policy may hold (IAM User Guide,
+//     "IAM and AWS STS quotas",
+//     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
+//     A pattern matches only the sessions of the instance it names, so
+//     every policy can go on every role: no grouping by role, which ASL's
+//     JSONPath could not do at run time.
+//   - The policies are new and this execution's own (DenyPolicyPathPrefix,
+//     then the MD5 of its execution ARN): no execution reads, changes or
+//     shares another's, and AttachRolePolicy adds one policy to a role
+//     atomically (IAM API reference, AttachRolePolicy,
+//     https://docs.aws.amazon.com/IAM/latest/APIReference/API_AttachRolePolicy.html),
+//     so two executions on instances of one role each add their own. There
+//     is no read-modify-write of anything shared, as one policy per role
+//     would need, and no policy per instance, of which a role holds about
+//     38 inline before its 10,240 characters are used up.
 //   - A role holds at most 10 managed policies by default (20 on request):
 //     1,000 instances take 5 slots on each of their roles. A role already
 //     near its quota fails loudly, naming what to do.
@@ -49,8 +55,8 @@ import (
 // (RevokePhase) beside Contain Each Instance, with the distinct instance
 // profiles its own lookup read before any containment detached them; that
 // one finds each profile's role, creates the policies, then starts one
-// execution (AttachPhase) per 100 roles to attach every policy to each
-// role and read the role's attachments back.
+// execution (AttachPhase) per RolesPerAttachExecution roles to attach
+// every policy to each role and read the role's attachments back.
 //
 // Cost at 1,000 instances (5 policies), measured on the emulated account
 // (TestRevocationOfAThousandInstances): sharing one role, 2 executions
