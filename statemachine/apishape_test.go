@@ -73,9 +73,11 @@ var shapeInputTypes = map[string]reflect.Type{
 	"elasticloadbalancing:describeLoadBalancers":               reflect.TypeOf(elb.DescribeLoadBalancersInput{}),
 	"elasticloadbalancing:deregisterInstancesFromLoadBalancer": reflect.TypeOf(elb.DeregisterInstancesFromLoadBalancerInput{}),
 
-	"iam:getInstanceProfile": reflect.TypeOf(iam.GetInstanceProfileInput{}),
-	"iam:putRolePolicy":      reflect.TypeOf(iam.PutRolePolicyInput{}),
-	"iam:getRolePolicy":      reflect.TypeOf(iam.GetRolePolicyInput{}),
+	"iam:getInstanceProfile":       reflect.TypeOf(iam.GetInstanceProfileInput{}),
+	"iam:createPolicy":             reflect.TypeOf(iam.CreatePolicyInput{}),
+	"iam:getPolicyVersion":         reflect.TypeOf(iam.GetPolicyVersionInput{}),
+	"iam:attachRolePolicy":         reflect.TypeOf(iam.AttachRolePolicyInput{}),
+	"iam:listAttachedRolePolicies": reflect.TypeOf(iam.ListAttachedRolePoliciesInput{}),
 	// The optimised integration that starts the instance state machine.
 	"states:startExecution": reflect.TypeOf(awssfn.StartExecutionInput{}),
 }

@@ -62,6 +62,8 @@ type sdkCall struct {
 	// recorded and not a failure of the instance; it becomes the task's
 	// Comment, starting "Best effort: ".
 	bestEffort string
+	// comment is the task's Comment when it is not best effort.
+	comment string
 	// retries bounds the retries of throttling and transient errors (0:
 	// defaultRetries). A call whose failure has a fallback retries less, so
 	// waiting on it never delays what comes after it by long.
@@ -116,6 +118,8 @@ func (b *builder) call(c sdkCall) tasks.CallAwsService {
 	}
 	if c.bestEffort != "" {
 		props.Comment = jsii.String(BestEffortComment + c.bestEffort)
+	} else if c.comment != "" {
+		props.Comment = jsii.String(c.comment)
 	}
 	task := tasks.NewCallAwsService(b.scope, jsii.String(c.name), props)
 	retries := c.retries

@@ -13,7 +13,10 @@
 //	protection.go    termination and stop protection, shutdown behaviour "stop"
 //	volumes.go       DeleteOnTermination off on every EBS volume
 //	isolation.go     the isolation security group and the ENI swap
-//	profile.go       detach the IAM instance profile
+//	profile.go       detach the IAM instance profile (and name its role)
+//	revocation.go    deny the credentials already issued to the fleet's
+//	                 instances: managed deny policies on their roles, in
+//	                 executions of their own beside containment
 //	targetgroups.go  deregister from every ELBv2 target group (listed once
 //	                 for the fleet when they fit a page)
 //	classicelb.go    deregister from every classic load balancer (likewise)

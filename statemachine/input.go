@@ -171,6 +171,7 @@ func (b *builder) findInstances(next sfn.IChainable) sfn.IChainable {
 			"Terminated.$":   reservations + "[?(@.State.Name == 'terminated')].InstanceId",
 			"ShuttingDown.$": reservations + "[?(@.State.Name == 'shutting-down')].InstanceId",
 			"VpcIds.$":       reservations + "[*].VpcId",
+			"Profiles.$":     reservations + "[*].IamInstanceProfile.Arn",
 		},
 		resultPath: "$",
 		onFailure: sfn.NewFail(b.scope, jsii.String("Instance Batch Not Found"), &sfn.FailProps{
@@ -186,6 +187,8 @@ func (b *builder) findInstances(next sfn.IChainable) sfn.IChainable {
 			"Terminated.$":   "$[*].Terminated[*]",
 			"ShuttingDown.$": "$[*].ShuttingDown[*]",
 			"VpcIds.$":       "States.ArrayUnique($[*].VpcIds[*])",
+			// For credential revocation (revocation.go).
+			"InstanceProfiles.$": "States.ArrayUnique($[*].Profiles[*])",
 		},
 		ResultPath: jsii.String("$.Lookup"),
 	})

@@ -89,7 +89,9 @@ func outputFields(branches []branch) map[string]interface{} {
 //     CONTAINED; if any step failed, the execution fails naming every
 //     failed step, after all the others were done.
 //
-// Phase PreserveEvidence secures the snapshots (preserveEvidence).
+// Phase PreserveEvidence secures the snapshots (preserveEvidence); phases
+// RevokeCredentials and AttachDenyPolicies deny the credentials issued to
+// a fleet's instances (revokeCredentials, attachDenyPolicies).
 func (b *builder) containInstance() sfn.IChainable {
 	// Every failure outcome ends the instance's execution FAILED, so the
 	// console shows it red, with AWS's error and the cause naming the step.
@@ -125,11 +127,16 @@ func (b *builder) containInstance() sfn.IChainable {
 		Otherwise(someFailed)))
 
 	contained := b.readInstance(read, readFailed, b.checkInstance(vpcFailed, phase))
-	return b.validateInstanceInput(b.choice("Contain Or Preserve Evidence?").
-		When(sfn.Condition_And(
+	phaseIs := func(name string) sfn.Condition {
+		return sfn.Condition_And(
 			sfn.Condition_IsPresent(jsii.String("$.Phase")),
-			sfn.Condition_StringEquals(jsii.String("$.Phase"), jsii.String(EvidencePhase)),
-		), b.preserveEvidence(), nil).
+			sfn.Condition_StringEquals(jsii.String("$.Phase"), jsii.String(name)),
+		)
+	}
+	return b.validateInstanceInput(b.choice("Contain Or Preserve Evidence?").
+		When(phaseIs(EvidencePhase), b.preserveEvidence(), nil).
+		When(phaseIs(RevokePhase), b.revokeCredentials(), nil).
+		When(phaseIs(AttachPhase), b.attachDenyPolicies(), nil).
 		Otherwise(contained))
 }
 

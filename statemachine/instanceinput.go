@@ -189,6 +189,106 @@ func (b *builder) validateInstanceInput(next sfn.IChainable) sfn.IChainable {
 		CausePath: jsii.String("States.Format('The input of this state machine is refused: a field has the wrong type ({}). " +
 			"Nothing was read or changed. This state machine contains one instance for the essential-ir state machine, which starts it; start that one.', $.Failure.Cause)"),
 	}), anyError())
+	check.Next(next)
+	// The credential revocation's executions take other fields.
+	fleetTask := b.validateRevocationInput(next, refuse, boolean, nonEmpty, number, present, absent, object)
+	return b.choice("Is It A Credential Revocation?").
+		When(sfn.Condition_And(str("$.Phase"), sfn.Condition_Or(isPhase(RevokePhase), isPhase(AttachPhase))), fleetTask, nil).
+		Otherwise(check)
+}
+
+// validateRevocationInput checks the input of the credential revocation's
+// executions (RevokePhase, AttachPhase) as validateInstanceInput does the
+// others': Region, IncidentId and FleetExecutionName, Options, each list,
+// the policy path under DenyPolicyPathPrefix, and exactly the keys the
+// fleet sends. Every instance ID must be "i-" and lower-case hexadecimal
+// digits only: each becomes a pattern of the deny policy, and an ID such as
+// "*" would deny the credentials of every instance of every role.
+func (b *builder) validateRevocationInput(next sfn.IChainable, refuse func(field, why string) sfn.Fail,
+	boolean, nonEmpty func(string) sfn.Condition, number func(string, float64, float64) sfn.Condition,
+	present, absent, object func(string) sfn.Condition) sfn.IChainable {
+	region := awscdk.Aws_REGION()
+	isPhase := func(phase string) sfn.Condition {
+		return sfn.Condition_StringEquals(jsii.String("$.Phase"), jsii.String(phase))
+	}
+	list := func(path string) sfn.Condition {
+		return sfn.Condition_And(object(path), sfn.Condition_Not(sfn.Condition_IsNull(jsii.String(path))))
+	}
+	fields := map[string][]string{
+		RevokePhase: {"InstanceIds", "InstanceProfiles"},
+		AttachPhase: {"Roles", "Policies", "PolicyPath"},
+	}
+	common := []string{"Phase", "IncidentId", "Region", "FleetExecutionName", "Options"}
+	shape := b.choice("Is Each Field Of The Revocation's Input Valid?").
+		When(sfn.Condition_Not(sfn.Condition_StringEquals(jsii.String("$.Region"), region)), refuse("Region", "must be "+*region+", the region of this deployment"), nil).
+		When(sfn.Condition_Not(nonEmpty("$.IncidentId")), refuse("IncidentId", "must be a non-empty string"), nil).
+		When(sfn.Condition_Not(nonEmpty("$.FleetExecutionName")), refuse("FleetExecutionName", "must be a non-empty string"), nil).
+		When(sfn.Condition_Not(sfn.Condition_And(object("$.Options"), boolean("$.Options.RevokeCredentials"), boolean("$.Options.DisassociateElasticIps"),
+			number("$.Options.SnapshotPollSeconds", 1, MaxSnapshotPollSeconds))), refuse("Options", "must be the fleet's options"), nil).
+		When(sfn.Condition_And(isPhase(RevokePhase), sfn.Condition_Not(sfn.Condition_And(list("$.InstanceIds"), list("$.InstanceProfiles")))),
+			refuse("InstanceIds/InstanceProfiles", "must be lists"), nil).
+		When(sfn.Condition_And(isPhase(AttachPhase), sfn.Condition_Not(sfn.Condition_And(list("$.Roles"), list("$.Policies"),
+			nonEmpty("$.PolicyPath"), sfn.Condition_StringMatches(jsii.String("$.PolicyPath"), jsii.String(DenyPolicyPathPrefix+"*"))))),
+			refuse("Roles/Policies/PolicyPath", "must be lists and a path under "+DenyPolicyPathPrefix), nil)
+	read := func(phase string, extra map[string]interface{}) sfn.Pass {
+		params := map[string]interface{}{
+			"Values.$":         "$.*",
+			"OptionValues.$":   "$.Options.*",
+			"IncidentIdRest.$": "States.StringSplit($.IncidentId, '" + IncidentIDCharacters + "')",
+			"FleetNameRest.$":  "States.StringSplit($.FleetExecutionName, '" + IncidentIDCharacters + "')",
+		}
+		for k, v := range extra {
+			params[k] = v
+		}
+		return b.pass("Read The "+phase+" Input's Keys", params, inputCheckPath)
+	}
+	count := func(n int) sfn.Condition {
+		return sfn.Condition_And(present(fmt.Sprintf("%s.Values[%d]", inputCheckPath, n-1)), absent(fmt.Sprintf("%s.Values[%d]", inputCheckPath, n)))
+	}
+	keys := func(phase string) sfn.Condition {
+		n := len(common) + len(fields[phase])
+		var all []sfn.Condition
+		for _, f := range append(append([]string(nil), common...), fields[phase]...) {
+			all = append(all, present("$."+f))
+		}
+		return sfn.Condition_And(sfn.Condition_And(all...), sfn.Condition_Or(
+			sfn.Condition_And(absent("$."+startedByField), count(n)),
+			sfn.Condition_And(present("$."+startedByField), count(n+1)),
+		))
+	}
+	valid := b.succeed("The Revocation's Input Is Valid")
+	checkKeys := func(phase string) sfn.Choice {
+		return b.choice("Are The "+phase+" Input's Keys And IDs Valid?").
+			When(present(inputCheckPath+".IncidentIdRest[0]"), refuse("IncidentId", "may hold only letters, digits, '-', '_' and '.'"), nil).
+			When(present(inputCheckPath+".FleetNameRest[0]"), refuse("FleetExecutionName", "may hold only letters, digits, '-', '_' and '.'"), nil).
+			When(sfn.Condition_Not(sfn.Condition_And(
+				present(fmt.Sprintf("%s.OptionValues[%d]", inputCheckPath, len(optionFields)-1)),
+				absent(fmt.Sprintf("%s.OptionValues[%d]", inputCheckPath, len(optionFields))))),
+				refuse("Options", "may hold only "+fmt.Sprint(sortedCopy(optionFields))), nil).
+			When(sfn.Condition_Not(keys(phase)), refuse("its keys", fmt.Sprintf("must be exactly %v with Phase %s, and optionally %s",
+				append(append([]string(nil), common...), fields[phase]...), phase, startedByField)), nil)
+	}
+	// What is left of the IDs' JSON text once every character an instance
+	// ID list may hold is split away must be nothing.
+	revoke := read(RevokePhase, map[string]interface{}{
+		"IdsRest.$": "States.StringSplit(States.JsonToString($.InstanceIds), '[]\",i-" + hexDigits + "')",
+	})
+	revokeKeys := checkKeys(RevokePhase).
+		When(present(inputCheckPath+".IdsRest[0]"), refuse("InstanceIds", "must list instance IDs, i- followed by lower-case hexadecimal digits only"), nil).
+		Otherwise(valid)
+	attachKeys := checkKeys(AttachPhase).Otherwise(valid)
+	check := sfn.NewParallel(b.scope, jsii.String("Check The Revocation's Input"), &sfn.ParallelProps{ResultPath: sfn.JsonPath_DISCARD()})
+	check.Branch(shape.
+		When(isPhase(RevokePhase), revoke.Next(revokeKeys), nil).
+		Otherwise(read(AttachPhase, nil).Next(attachKeys)))
+	check.AddCatch(sfn.NewFail(b.scope, jsii.String("Revocation Input Refused"), &sfn.FailProps{
+		ErrorPath: jsii.String("$.Failure.Error"),
+		CausePath: jsii.String("$.Failure.Cause"),
+	}), &sfn.CatchProps{Errors: jsii.Strings("InvalidInput"), ResultPath: jsii.String("$.Failure")})
+	check.AddCatch(sfn.NewFail(b.scope, jsii.String("Revocation Input Unreadable"), &sfn.FailProps{
+		Error:     jsii.String("InvalidInput"),
+		CausePath: jsii.String("States.Format('The input of this state machine is refused: a field has the wrong type ({}). Nothing was read or changed.', $.Failure.Cause)"),
+	}), anyError())
 	return check.Next(next)
 }
 

@@ -156,6 +156,13 @@ func withInstances(t *testing.T, ex *emulator.Execution, out Output) Output {
 			t.Fatalf("describe instance execution %s: %v", arn, err)
 		}
 		var in struct{ InstanceId, Phase string }
+		if err := json.Unmarshal([]byte(child.Input), &in); err == nil && in.Phase == statemachine.RevokePhase {
+			if out.RevocationExecution != nil {
+				t.Errorf("two revocation executions: %s and %s", out.RevocationExecution.ARN, arn)
+			}
+			out.RevocationExecution = child
+			continue
+		}
 		if err := json.Unmarshal([]byte(child.Input), &in); err != nil || in.InstanceId == "" {
 			t.Fatalf("instance execution %s: input %q has no InstanceId", arn, child.Input)
 		}
@@ -281,7 +288,23 @@ type Output struct {
 	Failed            []InstanceSummary
 	EvidencePreserved []string
 	EvidenceFailed    []InstanceSummary
-	Instances         []InstanceSummary `json:"-"`
+	// CredentialRevocation is the fleet's revocation of the credentials
+	// issued to its instances.
+	CredentialRevocation Revocation
+	Instances            []InstanceSummary `json:"-"`
+	// RevocationExecution is the execution that revoked them, if any.
+	RevocationExecution *emulator.Execution `json:"-"`
+}
+
+// Revocation is the outcome of a fleet's credential revocation.
+type Revocation struct {
+	Outcome          string
+	Policies         []string
+	Roles            []string
+	RoleCount        int
+	InstancesCovered int
+	Execution        string
+	Error, Cause     string
 }
 
 // Snapshot is one secured snapshot of an instance's evidence.
@@ -321,7 +344,7 @@ type InstanceSummary struct {
 		PreviousGroups     []string
 	}
 	DetachedInstanceProfiles             []string
-	CredentialDenyPolicy                 []struct{ RoleName, PolicyName string }
+	InstanceProfileRoles                 []string
 	DeregisteredFromTargetGroups         []string
 	DeregisteredFromClassicLoadBalancers []string
 	ElasticIps                           []string

@@ -155,6 +155,11 @@ type matrixAPI struct {
 	// Comment starts with statemachine.BestEffortComment): its failure is
 	// recorded and the instance is contained all the same.
 	BestEffort bool
+	// Revocation is set when one of those tasks belongs to the fleet's
+	// credential revocation (its Comment starts with
+	// statemachine.RevocationComment): its failure fails the revocation,
+	// and the execution at its end, but no instance.
+	Revocation bool
 	// asl is the aws-sdk integration's "service:action", to tell apart two
 	// APIs the fault layer names alike.
 	asl string
@@ -297,6 +302,10 @@ func definitionAPIs(t *testing.T) []matrixAPI {
 			t.Fatalf("%s and %s are both %s to the fault layer: a rule could not fail one alone", p.asl, sa, api)
 		}
 		p.Tasks = append(p.Tasks, name)
+		if strings.HasPrefix(comment, statemachine.RevocationComment) {
+			p.Revocation = true
+			return
+		}
 		if bestEffort {
 			return
 		}
@@ -811,6 +820,17 @@ func runMatrixCase(t *testing.T, c matrixCase, sc caseScenes, bareCalls map[stri
 	if ex.Status != "FAILED" {
 		t.Fatalf("status %s, want FAILED: every %s call was denied\noutput: %.2000s", ex.Status, api, ex.Output)
 	}
+	if api.Revocation {
+		assertOnlyRevocationFailed(t, ex, rule, instances)
+		for _, inst := range instances {
+			fig.invariantChecks += assertEvidenceKept(t, ex, history(t, ex), inst)
+			fig.invariantChecks += assertNeverLeftOpen(t, inst)
+		}
+		if !t.Failed() {
+			fig.failedPrecisely++
+		}
+		return
+	}
 	if elapsed > deniedBound {
 		t.Errorf("the execution took %s to fail, more than %s", elapsed, deniedBound)
 	}
@@ -893,6 +913,30 @@ func runMatrixCase(t *testing.T, c matrixCase, sc caseScenes, bareCalls map[stri
 	}
 	if !t.Failed() {
 		fig.failedPrecisely++
+	}
+}
+
+// assertOnlyRevocationFailed: an API of the credential revocation was
+// denied for good. The revocation fails, naming AWS's error; every
+// instance is contained all the same (isolated, profile detached, evidence
+// preserved), and the execution fails at its end with CredentialsNotRevoked.
+func assertOnlyRevocationFailed(t *testing.T, ex *emulator.Execution, rule emulator.FaultRule, instances []*scene.Instance) {
+	t.Helper()
+	if ex.Error != "CredentialsNotRevoked" || !namesAWSError(ex.Cause, rule) {
+		t.Errorf("error %q, cause %q: want CredentialsNotRevoked naming AWS's error %s", ex.Error, ex.Cause, rule.Code)
+	}
+	out := tallied(t, ex)
+	if rev := out.CredentialRevocation; rev.Outcome != statemachine.RevocationFailed || !namesAWSError(rev.Error+" "+rev.Cause, rule) {
+		t.Errorf("CredentialRevocation %+v: want FAILED naming AWS's error %s", rev, rule.Code)
+	}
+	for _, inst := range instances {
+		sum := out.summary(t, inst.ID)
+		if sum.Outcome != "CONTAINED" {
+			t.Errorf("%s: outcome %s (%s: %s): a failed revocation must not fail containment", inst.ID, sum.Outcome, sum.Error, sum.Cause)
+			continue
+		}
+		assertNetworkIsolated(t, inst, sum)
+		assertProfileDetached(t, inst, sum)
 	}
 }
 
@@ -1624,7 +1668,7 @@ type containment struct {
 	IsolationGroups     int
 	IsolationRules      int
 	Profiles            []string
-	DenyPolicy          string
+	DenyPolicies        []string
 	ActiveTargetGroups  []string
 	ClassicMember       bool
 	ElasticIPHolder     string
@@ -1649,9 +1693,10 @@ func readContainment(t *testing.T, inst *scene.Instance) containment {
 	}
 	c.Profiles = associatedProfiles(t, inst.ID)
 	if inst.RoleName != "" {
-		if doc, ok := denyPolicy(t, inst.RoleName, inst.ID); ok {
-			c.DenyPolicy = shapeShow(doc)
+		for arn, doc := range denyPolicies(t, inst.RoleName) {
+			c.DenyPolicies = append(c.DenyPolicies, arn+" "+doc.text)
 		}
+		sort.Strings(c.DenyPolicies)
 	}
 	for _, g := range inst.TargetGroupARNs {
 		if activeTarget(t, g, inst.ID) {
@@ -1808,8 +1853,14 @@ func assertAccountContained(t *testing.T, inst *scene.Instance, desiredBefore in
 	if len(c.Profiles) != 0 || len(c.ActiveTargetGroups) != 0 || c.ClassicMember {
 		t.Errorf("%s: profiles %v still associated, still an active target of %v, behind its classic load balancer %v", inst.ID, c.Profiles, c.ActiveTargetGroups, c.ClassicMember)
 	}
-	if inst.RoleName != "" && c.DenyPolicy == "" {
-		t.Errorf("%s: no credential deny policy on role %s", inst.ID, inst.RoleName)
+	if inst.RoleName != "" {
+		denied := false
+		for _, doc := range denyPolicies(t, inst.RoleName) {
+			denied = denied || doc.deniesInstance(inst.ID)
+		}
+		if !denied {
+			t.Errorf("%s: no deny policy on role %s denies its credentials", inst.ID, inst.RoleName)
+		}
 	}
 }
 

@@ -136,13 +136,7 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 	instanceItem := func(fields map[string]interface{}) *map[string]interface{} {
 		fields["Region.$"] = "$.Region"
 		fields["FleetExecutionName.$"] = "$$.Execution.Name"
-		// The stack parameters are the strings "true" and "false"; the
-		// instance state machine takes JSON booleans.
-		fields["Options"] = map[string]interface{}{
-			"RevokeCredentials.$":      "States.StringToJson('" + s.RevokeCredentials + "')",
-			"DisassociateElasticIps.$": "States.StringToJson('" + s.DisassociateElasticIPs + "')",
-			"SnapshotPollSeconds":      s.SnapshotPollSeconds,
-		}
+		fields["Options"] = b.options()
 		return &fields
 	}
 	each := sfn.NewMap(b.scope, jsii.String("Contain Each Instance"), &sfn.MapProps{
@@ -166,6 +160,27 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 		CausePath: jsii.String("$.Failure.Cause"),
 	})
 	each.AddCatch(mapFailed, anyError())
+	// The credentials already issued to every instance are revoked beside
+	// their containment, in an execution of their own (revocation.go),
+	// which never delays or fails it; a failed revocation fails the
+	// execution at the end.
+	containAndRevoke := sfn.NewParallel(b.scope, jsii.String("Contain And Revoke Credentials"), &sfn.ParallelProps{
+		ResultSelector: &map[string]interface{}{
+			"IncidentId.$":           "$[0].IncidentId",
+			"Region.$":               "$[0].Region",
+			"InstanceCount.$":        "$[0].InstanceCount",
+			"Results.$":              "$[0].Results",
+			"CredentialRevocation.$": "$[1]",
+		},
+		ResultPath: jsii.String("$"),
+	})
+	containAndRevoke.Branch(each, b.revokeFleetCredentials())
+	// Only a failure of Contain Each Instance as a whole ends a branch
+	// with an error (the revocation records its own); it is passed on.
+	containAndRevoke.AddCatch(sfn.NewFail(b.scope, jsii.String("Containment Or Revocation Interrupted"), &sfn.FailProps{
+		ErrorPath: jsii.String("$.Failure.Error"),
+		CausePath: jsii.String("$.Failure.Cause"),
+	}), anyError())
 
 	// Only once every instance is contained is evidence preserved: an
 	// instance's containment ends when its snapshots are started, so the
@@ -174,9 +189,10 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 	// only what the rest needs (the ID list would cost about 22 KB of the
 	// 256 KiB at 1,000 instances).
 	contained := b.pass("Split Contained From Failed", map[string]interface{}{
-		"IncidentId.$":    "$.IncidentId",
-		"Region.$":        "$.Region",
-		"InstanceCount.$": "$.InstanceCount",
+		"IncidentId.$":           "$.IncidentId",
+		"Region.$":               "$.Region",
+		"InstanceCount.$":        "$.InstanceCount",
+		"CredentialRevocation.$": "$.CredentialRevocation",
 		"Results": map[string]interface{}{
 			"Contained.$": "$.Results[?(@.Outcome == 'CONTAINED')]",
 			"Failed.$":    "$.Results[?(@.Outcome == 'FAILED')]",
@@ -209,6 +225,9 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 		"Failed.$":            "$.Results.Failed",
 		"EvidencePreserved.$": "$.EvidenceResults[?(@.Outcome == 'PRESERVED')].InstanceId",
 		"EvidenceFailed.$":    "$.EvidenceResults[?(@.Outcome == 'FAILED')]",
+		// The deny policies, the roles they are on and the instances
+		// they cover, or why the revocation failed.
+		"CredentialRevocation.$": "$.CredentialRevocation",
 		"Details": "Each instance was contained, then its evidence preserved, by two executions of the state machine " + s.InstanceStateMachineName +
 			", named after the instance (<instance-id>-<uuid>, then <instance-id>-evidence-<uuid>): their output, or their error and cause, give every step; " +
 			"the full summaries are in the evidence bucket under <incident-id>/<instance-id>/.",
@@ -219,19 +238,25 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 	incomplete := sfn.NewFail(b.scope, jsii.String("Containment Incomplete"), &sfn.FailProps{
 		Error: jsii.String("ContainmentFailed"),
 		CausePath: jsii.String("States.Format('Incident {}: {} of {} instances were NOT fully contained (contained: {}; of those, evidence not preserved: {}). Failed (the first 25): {}. " +
-			"Each instance has its own executions of " + s.InstanceStateMachineName + ", named after it.', " +
+			"Each instance has its own executions of " + s.InstanceStateMachineName + ", named after it. Credential revocation: {}.', " +
 			"$.IncidentId, States.ArrayLength($.Failed), $.InstanceCount, States.ArrayLength($.Contained), States.ArrayLength($.EvidenceFailed), " +
-			"States.JsonToString(States.ArrayGetItem(States.ArrayPartition($.Failed, 25), 0)))"),
+			"States.JsonToString(States.ArrayGetItem(States.ArrayPartition($.Failed, 25), 0)), $.CredentialRevocation.Outcome)"),
 	})
 	evidenceIncomplete := sfn.NewFail(b.scope, jsii.String("Evidence Incomplete"), &sfn.FailProps{
 		Error: jsii.String("EvidenceNotPreserved"),
 		CausePath: jsii.String("States.Format('Incident {}: all {} instances were contained, but the evidence of {} was NOT fully preserved (preserved: {}). Failed (the first 25): {}. " +
-			"Each instance has its evidence execution of " + s.InstanceStateMachineName + ", named <instance-id>-evidence-<uuid>; a snapshot already taken is never deleted before its encrypted copy is verified.', " +
-			"$.IncidentId, $.InstanceCount, States.ArrayLength($.EvidenceFailed), States.ArrayLength($.EvidencePreserved), States.JsonToString(States.ArrayGetItem(States.ArrayPartition($.EvidenceFailed, 25), 0)))"),
+			"Each instance has its evidence execution of " + s.InstanceStateMachineName + ", named <instance-id>-evidence-<uuid>; a snapshot already taken is never deleted before its encrypted copy is verified. Credential revocation: {}.', " +
+			"$.IncidentId, $.InstanceCount, States.ArrayLength($.EvidenceFailed), States.ArrayLength($.EvidencePreserved), States.JsonToString(States.ArrayGetItem(States.ArrayPartition($.EvidenceFailed, 25), 0)), " +
+			"$.CredentialRevocation.Outcome)"),
 	})
 	outcome := b.choice("Was Every Instance Contained?").
 		When(sfn.Condition_IsPresent(jsii.String("$.Failed[0]")), incomplete, nil).
 		When(sfn.Condition_IsPresent(jsii.String("$.EvidenceFailed[0]")), evidenceIncomplete, nil).
+		When(sfn.Condition_StringEquals(jsii.String("$.CredentialRevocation.Outcome"), jsii.String(RevocationFailed)), sfn.NewFail(b.scope, jsii.String("Credentials Not Revoked"), &sfn.FailProps{
+			Error: jsii.String("CredentialsNotRevoked"),
+			CausePath: jsii.String("States.Format('Incident {}: all {} instances were contained and their evidence preserved, but the credentials already issued to them are NOT all denied " +
+				"(their instance profiles are detached, so no new ones are issued). {}: {}', $.IncidentId, $.InstanceCount, $.CredentialRevocation.Error, $.CredentialRevocation.Cause)"),
+		}), nil).
 		Otherwise(sfn.NewSucceed(b.scope, jsii.String("All Instances Contained"), &sfn.SucceedProps{
 			OutputPath: jsii.String("$"),
 		}))
@@ -258,6 +283,10 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 			"Results": map[string]interface{}{
 				"TargetGroups.$":         "$[1]",
 				"ClassicLoadBalancers.$": "$[2]",
+				// The distinct instance profiles, read before any
+				// containment detaches them: credential revocation
+				// finds the roles from them.
+				"InstanceProfiles.$": "$[0].Lookup.InstanceProfiles",
 			},
 		},
 	})
@@ -266,7 +295,7 @@ func New(scope constructs.Construct, id string, s Settings) *Workflow {
 		ErrorPath: jsii.String("$.Failure.Error"),
 		CausePath: jsii.String("$.Failure.Cause"),
 	}), anyError())
-	definition := b.validateInput(b.checkIncidentName(b.checkEvidenceBucket(lookUp.Next(each).Next(contained).Next(preserve).Next(tally).Next(outcome))))
+	definition := b.validateInput(b.checkIncidentName(b.checkEvidenceBucket(lookUp.Next(containAndRevoke).Next(contained).Next(preserve).Next(tally).Next(outcome))))
 	return &Workflow{
 		Definition: definition,
 		Instance:   instance,

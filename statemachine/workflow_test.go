@@ -48,7 +48,7 @@ func assertContainedVariant(t *testing.T, d *deploy.Deployment, inst *scene.Inst
 	assertNetworkIsolated(t, inst, sum)
 	assertUntrackedBeforeIsolated(t, inst, sum, ex)
 	assertProfileDetached(t, inst, sum)
-	assertCredentialsDenied(t, inst, sum)
+	assertCredentialsDenied(t, inst, sum, out)
 	assertDeregistered(t, inst, sum)
 	assertLeftClassicLoadBalancers(t, inst, sum)
 	if releasedIP && inst.ElasticIP != "" {

@@ -303,6 +303,10 @@ func instanceOutcomes(ctx context.Context, emu *emulator.Emulator, arn string) (
 		if err != nil {
 			return nil, fmt.Errorf("describe instance execution %s: %w", c, err)
 		}
+		var phase struct{ Phase string }
+		if json.Unmarshal([]byte(child.Input), &phase) == nil && phase.Phase == statemachine.RevokePhase {
+			continue // the fleet's credential revocation: its outcome is in the execution's output
+		}
 		if child.Status == "SUCCEEDED" {
 			out = append(out, child.Output)
 			continue

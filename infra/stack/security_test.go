@@ -38,6 +38,15 @@ var purposes = []interface{}{"untrack", "isolation"}
 // mutatingScopes are the conditions of every mutating action of the role,
 // each with its source in the Service Authorization Reference (SAR).
 var mutatingScopes = []scoped{
+	// SAR AttachRolePolicy: role, iam:PolicyARN. Only the essential-ir
+	// deny policies, on any role an instance of the execution uses
+	// (credential revocation; the stack's own role is denied by
+	// SelfProtectionPolicy).
+	{"iam:AttachRolePolicy", "role", [][]condition{{{"ArnLike", "iam:PolicyARN", "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/essential-ir/*"}}}},
+	// SAR CreatePolicy: policy, no condition key bounds the document; the
+	// resource's path does (only /essential-ir/ policies), and
+	// SelfProtectionPolicy denies new versions of any policy.
+	{"iam:CreatePolicy", "policy", [][]condition{{}}},
 	// SAR ModifyNetworkInterfaceAttribute: security-group,
 	// aws:ResourceTag/${TagKey}. The ENI itself: any of the instance's.
 	{"ec2:ModifyNetworkInterfaceAttribute", "security-group", [][]condition{{{"StringEquals", "aws:ResourceTag/essential-ir:purpose", purposes}}}},
@@ -207,7 +216,6 @@ var unscopedWrites = map[string]bool{
 	"elasticloadbalancing:DeregisterInstancesFromLoadBalancer": true,
 	"ec2:DisassociateIamInstanceProfile":                       true,
 	"ec2:DisassociateAddress":                                  true,
-	"iam:PutRolePolicy":                                        true,
 	"states:StartExecution":                                    true,
 	"states:StopExecution":                                     true,
 	"events:PutTargets":                                        true,
@@ -282,7 +290,7 @@ var forbiddenActions = []string{
 	"kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy", "kms:Encrypt", "kms:RetireGrant", "kms:RevokeGrant",
 	"ec2:DeleteTags", "ec2:DeleteVolume", "ec2:TerminateInstances", "ec2:ModifySnapshotAttribute", "ec2:CreateVolume",
 	"logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:DisassociateKmsKey",
-	"iam:AttachRolePolicy", "iam:DeleteRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:PassRole", "iam:CreatePolicyVersion",
+	"iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:PassRole", "iam:CreatePolicyVersion",
 	"states:UpdateStateMachine", "states:CreateStateMachine", "states:DeleteStateMachine",
 }
 

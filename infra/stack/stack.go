@@ -138,8 +138,9 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		Type:          jsii.String("String"),
 		Default:       jsii.String("true"),
 		AllowedValues: jsii.Strings("true", "false"),
-		Description: jsii.String("true: deny, with an inline policy on the instance's role, every request signed with credentials issued to the " +
-			"contained instance (other instances sharing the role are unaffected). Needs iam:PutRolePolicy on roles; false removes that permission."),
+		Description: jsii.String("true: deny, on the roles of the contained instances, every request signed with credentials issued to those instances " +
+			"(customer managed policies under /essential-ir/, one per 240 instances, attached to each role; other instances sharing the roles are unaffected). " +
+			"Needs iam:CreatePolicy and iam:AttachRolePolicy limited to those policies; false removes those permissions."),
 	})
 	elasticIPs := awscdk.NewCfnParameter(st, jsii.String(ParamElasticIPs), &awscdk.CfnParameterProps{
 		Type:          jsii.String("String"),
@@ -200,6 +201,10 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		Statements: &workflow.Statements,
 	})
 	policy.AttachToRole(role)
+	// The role can never change its own permissions, whatever else it is
+	// allowed (an explicit Deny wins over any Allow).
+	guard := awsiam.NewPolicy(st, jsii.String(SelfProtectionPolicyID), &awsiam.PolicyProps{Statements: SelfProtection(role)})
+	guard.AttachToRole(role)
 	// The permissions of optional steps exist only when their parameter
 	// turns them on.
 	optional := map[string]*awscdk.CfnParameter{
@@ -262,7 +267,7 @@ func New(scope constructs.Construct, id string, props *Props) awscdk.Stack {
 		// logs, so the policies must exist first; the role itself is
 		// already implied by the state machine's reference to it.
 		cfn := machine.Node().DefaultChild().(sfn.CfnStateMachine)
-		cfn.AddOverride(jsii.String("DependsOn"), append([]*string{logicalID(st, policy), logicalID(st, delivery)}, dependsOn...))
+		cfn.AddOverride(jsii.String("DependsOn"), append([]*string{logicalID(st, policy), logicalID(st, delivery), logicalID(st, guard)}, dependsOn...))
 		cfn.AddPropertyOverride(jsii.String("LoggingConfiguration.Level"), logLevel.ValueAsString())
 		return machine
 	}
@@ -374,6 +379,38 @@ func stateMachineArn(name *string) *string {
 		jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":states:"), awscdk.Aws_REGION(), jsii.String(":"),
 		awscdk.Aws_ACCOUNT_ID(), jsii.String(":stateMachine:"), name,
 	})
+}
+
+// SelfProtectionPolicyID is the construct ID of the policy that denies the
+// role any change to its own permissions.
+const SelfProtectionPolicyID = "SelfProtectionPolicy"
+
+// SelfProtection denies every IAM write that could widen the permissions
+// of the stack's own roles: attaching, putting, detaching or deleting a
+// policy on them, changing their trust policy or permissions boundary
+// (issue 18: no self-escalation, even if a definition is changed to call
+// these), and writing a new version of any managed policy, which the
+// workflow never does (it only creates new deny policies).
+func SelfProtection(roles ...awsiam.IRole) *[]awsiam.PolicyStatement {
+	arns := make([]*string, len(roles))
+	for i, r := range roles {
+		arns[i] = r.RoleArn()
+	}
+	return &[]awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:    jsii.String("NoChangeToTheStacksOwnRoles"),
+			Effect: awsiam.Effect_DENY,
+			Actions: jsii.Strings("iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
+				"iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary", "iam:UpdateRole"),
+			Resources: &arns,
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("NoNewVersionOfAnyManagedPolicy"),
+			Effect:    awsiam.Effect_DENY,
+			Actions:   jsii.Strings("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion"),
+			Resources: jsii.Strings("*"),
+		}),
+	}
 }
 
 // suppressNagFindings records, with its reason, each cdk-nag finding the

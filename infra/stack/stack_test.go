@@ -317,8 +317,10 @@ func TestMaxConcurrencyIsTheParameter(t *testing.T) {
 			want = 17
 		}
 		states, _ := definition(t, params)["States"].(map[string]interface{})
+		byName := map[string]map[string]interface{}{}
+		forEachState(states, func(name string, s map[string]interface{}) { byName[name] = s })
 		for _, m := range fleetMaps {
-			if got := dig(states, m, "MaxConcurrency"); got != want {
+			if got := byName[m]["MaxConcurrency"]; got != want {
 				t.Errorf("with %s=%q, %s has MaxConcurrency %s, want %v", stack.ParamMaxConcurrency, value, m, show(got), want)
 			}
 		}
@@ -696,7 +698,8 @@ func TestRoleHasOnlyItsPolicies(t *testing.T) {
 	sort.Strings(attached)
 	policyID, _ := resource(t, "AWS::IAM::Policy", "ContainmentPolicy")
 	deliveryID, _ := resource(t, "AWS::IAM::Policy", "LoggingAndTracingPolicy")
-	want := []string{policyID, deliveryID}
+	guardID, _ := resource(t, "AWS::IAM::Policy", stack.SelfProtectionPolicyID)
+	want := []string{policyID, deliveryID, guardID}
 	for _, name := range optionalPolicies {
 		id, _ := resource(t, "AWS::IAM::Policy", name)
 		want = append(want, id)

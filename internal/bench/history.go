@@ -494,20 +494,46 @@ func CountTransitions(events []Event) int {
 // (`states:startExecution.sync`): for a design that contains each instance
 // in an execution of its own, how many instances it worked on at once,
 // which its Map's MaxConcurrency must bound. A task is running from its
-// TaskScheduled to the end of that attempt.
+// TaskScheduled to the end of that attempt. The execution that revokes
+// the credentials of the whole fleet (input Phase RevokeCredentials) runs
+// beside the instances' and is not one of them: its task is left out, its
+// end found by following PreviousEventId back to its TaskScheduled.
 func InstanceExecutionsAtOnce(events []Event) int {
+	byID := map[int64]Event{}
+	revocation := map[int64]bool{}
+	scheduledBy := func(e Event) int64 {
+		for i := 0; i < 8 && e.Type != typeTaskScheduled; i++ {
+			prev, ok := byID[e.Prev]
+			if !ok {
+				return 0
+			}
+			e = prev
+		}
+		return e.ID
+	}
 	running, most := 0, 0
 	for _, e := range events {
+		byID[e.ID] = e
 		if e.ResourceType != "states" || !strings.HasPrefix(e.Resource, "startExecution.sync") {
 			continue
 		}
 		switch {
+		case e.Type == typeTaskScheduled && isRevocation(e.Parameters):
+			revocation[e.ID] = true
 		case e.Type == typeTaskScheduled:
 			running++
 			most = max(most, running)
+		case isCallEnd(e.Type) && revocation[scheduledBy(e)]:
 		case isCallEnd(e.Type):
 			running--
 		}
 	}
 	return most
+}
+
+// isRevocation reports whether a startExecution task's parameters start
+// the fleet's credential revocation (statemachine.RevokePhase).
+func isRevocation(parameters string) bool {
+	var p struct{ Input struct{ Phase string } }
+	return json.Unmarshal([]byte(parameters), &p) == nil && p.Input.Phase == "RevokeCredentials"
 }

@@ -280,6 +280,23 @@ func TestInstanceExecutionsAtOnce(t *testing.T) {
 	if got := InstanceExecutionsAtOnce(h.events); got != 2 {
 		t.Errorf("InstanceExecutionsAtOnce = %d, want 2", got)
 	}
+	// AND the fleet's credential revocation, running beside them, is not
+	// an instance's execution: neither its start nor its end counts
+	for _, ends := range []bool{false, true} {
+		h, start := newHistory()
+		revoke := h.add(start, Event{Type: "TaskScheduled", Resource: "startExecution.sync:2", ResourceType: "states",
+			Parameters: `{"StateMachineArn":"arn","Input":{"Phase":"RevokeCredentials"}}`})
+		if ends {
+			h.add(h.add(revoke, Event{Type: "TaskStarted", Resource: "startExecution.sync:2", ResourceType: "states"}),
+				Event{Type: "TaskSucceeded", Resource: "startExecution.sync:2", ResourceType: "states"})
+		}
+		for i := 0; i < 3; i++ {
+			h.add(start, sync("TaskScheduled"))
+		}
+		if got := InstanceExecutionsAtOnce(h.events); got != 3 {
+			t.Errorf("InstanceExecutionsAtOnce = %d with the revocation beside three (ended before them: %t), want 3", got, ends)
+		}
+	}
 	// AND a design with no instance executions has none
 	h, start = newHistory()
 	h.task(start, "Find", "ec2", "DescribeInstances", `{}`)

@@ -122,9 +122,14 @@ func MinimumFor(m *Measurement) Minimum {
 	if f.InstanceProfile {
 		add("Instance profile", "DescribeIamInstanceProfileAssociations to find the association, DisassociateIamInstanceProfile, the same read to verify",
 			map[string]float64{"ec2:DescribeIamInstanceProfileAssociations": 2, "ec2:DisassociateIamInstanceProfile": 1})
-		if did("iam:PutRolePolicy") {
-			add("Credential revocation", "GetInstanceProfile for the role, PutRolePolicy, GetRolePolicy to verify",
-				map[string]float64{"iam:GetInstanceProfile": 1, "iam:PutRolePolicy": 1, "iam:GetRolePolicy": 1})
+		if did("iam:CreatePolicy") {
+			// Each instance of the scene has a profile and role of its
+			// own; one deny policy per 240 instances of the execution
+			// goes on every role.
+			p := math.Ceil(n / 240)
+			add("Credential revocation", "once per execution: GetInstanceProfile per profile for the role, CreatePolicy and GetPolicyVersion to verify per 240 instances; per role: AttachRolePolicy per policy, ListAttachedRolePolicies to verify",
+				map[string]float64{"iam:GetInstanceProfile": 1, "iam:CreatePolicy": p / n, "iam:GetPolicyVersion": p / n,
+					"iam:AttachRolePolicy": p, "iam:ListAttachedRolePolicies": 1})
 		}
 	}
 	g := float64(f.AccountTargetGroups)

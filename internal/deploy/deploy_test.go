@@ -77,7 +77,7 @@ func TestRolePoliciesAreTheTemplatesStatements(t *testing.T) {
 	}
 	sort.Strings(names)
 	var wantNames []string
-	for _, prefix := range []string{"ContainmentPolicy", "LoggingAndTracingPolicy", statemachine.OptionalCredentialRevocation + "Policy"} {
+	for _, prefix := range []string{"ContainmentPolicy", "LoggingAndTracingPolicy", statemachine.OptionalCredentialRevocation + "Policy", stack.SelfProtectionPolicyID} {
 		wantNames = append(wantNames, logicalID(t, template, "AWS::IAM::Policy", prefix))
 	}
 	sort.Strings(wantNames)

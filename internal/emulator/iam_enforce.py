@@ -1632,6 +1632,27 @@ def iam_role_check(req):
     return [Check("iam:" + req.action, arn, keys)]
 
 
+def iam_policy_check(req):
+    # SAR "Actions, resources, and condition keys for AWS Identity and Access
+    # Management": CreatePolicy: policy* (aws:TagKeys, aws:RequestTag/${TagKey});
+    # GetPolicy, GetPolicyVersion, CreatePolicyVersion, DeletePolicy,
+    # DeletePolicyVersion, SetDefaultPolicyVersion: policy*. A new policy's
+    # ARN is arn:<partition>:iam::<account>:policy<Path><PolicyName> (IAM User
+    # Guide, "IAM identifiers": the path is part of the ARN).
+    arn = req.p("PolicyArn")
+    keys = {}
+    if req.action == "CreatePolicy":
+        path = req.p("Path") or "/"
+        arn = "arn:%s:iam::%s:policy%s%s" % (PARTITION, req.account, path, req.p("PolicyName", ""))
+        tags = req.tags("Tags.member")
+        if tags:
+            keys.update(request_tag_keys(tags))
+            # IAM User Guide, "Permissions required for tagging IAM
+            # resources": tags given at creation also need iam:TagPolicy.
+            return [Check("iam:CreatePolicy", arn, keys), Check("iam:TagPolicy", arn, keys)]
+    return [Check("iam:" + req.action, arn or "arn:%s:iam::%s:policy/*" % (PARTITION, req.account), keys)]
+
+
 def iam_instance_profile_check(req):
     # SAR GetInstanceProfile: instance-profile*.
     name = req.p("InstanceProfileName", "")
@@ -1812,6 +1833,14 @@ RULES.update({
     ("iam", "DeleteRolePolicy"): iam_role_check,
     ("iam", "ListRolePolicies"): iam_role_check,
     ("iam", "ListAttachedRolePolicies"): iam_role_check,
+    ("iam", "AttachRolePolicy"): iam_role_check,
+    ("iam", "DetachRolePolicy"): iam_role_check,
+    ("iam", "CreatePolicy"): iam_policy_check,
+    ("iam", "GetPolicy"): iam_policy_check,
+    ("iam", "GetPolicyVersion"): iam_policy_check,
+    ("iam", "CreatePolicyVersion"): iam_policy_check,
+    ("iam", "SetDefaultPolicyVersion"): iam_policy_check,
+    ("iam", "DeletePolicy"): iam_policy_check,
     ("s3", "PutObject"): s3_put_object,
     ("s3", "ListObjects"): s3_list,
     ("s3", "ListObjectsV2"): s3_list,

@@ -555,3 +555,114 @@ func TestIAMEncryptedCopySnapshotNeedsTheEBSKMSPermissions(t *testing.T) {
 		t.Errorf("%d copies, want 1", n)
 	}
 }
+
+// Credential revocation's IAM calls (SAR, IAM): CreatePolicy is authorised
+// on the new policy's ARN, path included; AttachRolePolicy on the role, with
+// iam:PolicyARN the policy attached; GetPolicyVersion on the policy. A role
+// that may create policies only under /essential-ir/ and attach only those
+// (ArnLike iam:PolicyARN) is refused a policy elsewhere and the attachment
+// of any other policy, and the role it would have changed keeps its
+// policies. GetPolicyVersion's Document reaches the state as IAM sends it,
+// URL-encoded text (IAM API reference, GetPolicyVersion), not an object.
+func TestIAMPolicyPathAndPolicyARNCondition(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	client := iam.NewFromConfig(emu.AWSConfig())
+	target := "iam-target-" + uniqueName(t)
+	if len(target) > 64 {
+		target = target[len(target)-64:]
+	}
+	if _, err := client.CreateRole(ctx, &iam.CreateRoleInput{
+		RoleName:                 aws.String(target),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	path := "/essential-ir/" + strings.ToLower(uniqueName(t)) + "/"
+	if len(path) > 120 {
+		path = "/essential-ir/" + path[len(path)-100:]
+	}
+	policyPrefix := arnPrefix + "iam::" + accountID + ":policy/essential-ir/*"
+	role := roleWith(t,
+		allow([]string{"iam:CreatePolicy", "iam:GetPolicyVersion"}, policyPrefix),
+		statement{"Effect": "Allow", "Action": "iam:AttachRolePolicy", "Resource": arnPrefix + "iam::" + accountID + ":role/*",
+			"Condition": map[string]any{"ArnLike": map[string]any{"iam:PolicyARN": policyPrefix}}},
+		allow("iam:ListAttachedRolePolicies", arnPrefix+"iam::"+accountID+":role/*"),
+	)
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringLike":{"ec2:SourceInstanceARN":["*/i-0123456789abcdef0"]}}}]}`
+	create := func(path, next string) map[string]any {
+		return sdk("iam:createPolicy", map[string]any{"Path": path, "PolicyName.$": "$.name", "PolicyDocument": doc}, next)
+	}
+	def := map[string]any{"StartAt": "Create", "States": map[string]any{
+		"Create": func() map[string]any {
+			st := create(path, "Attach")
+			st["ResultSelector"] = map[string]any{"Arn.$": "$.Policy.Arn"}
+			st["ResultPath"] = "$.Policy"
+			return st
+		}(),
+		"Attach": func() map[string]any {
+			st := sdk("iam:attachRolePolicy", map[string]any{"RoleName.$": "$.role", "PolicyArn.$": "$.Policy.Arn"}, "Read")
+			st["ResultPath"] = nil
+			return st
+		}(),
+		"Read": func() map[string]any {
+			st := sdk("iam:getPolicyVersion", map[string]any{"PolicyArn.$": "$.Policy.Arn", "VersionId": "v1"}, "List")
+			st["ResultSelector"] = map[string]any{"Document.$": "$.PolicyVersion.Document", "IsDefaultVersion.$": "$.PolicyVersion.IsDefaultVersion"}
+			st["ResultPath"] = "$.Version"
+			return st
+		}(),
+		"List": func() map[string]any {
+			st := sdk("iam:listAttachedRolePolicies", map[string]any{"RoleName.$": "$.role", "PathPrefix": path}, "")
+			st["ResultSelector"] = map[string]any{"Arns.$": "$.AttachedPolicies[*].PolicyArn"}
+			st["ResultPath"] = "$.Attached"
+			return st
+		}(),
+	}}
+	name := "deny-" + strings.ToLower(uniqueName(t))
+	if len(name) > 100 {
+		name = name[len(name)-100:]
+	}
+	ex := runAs(t, role, def, map[string]any{"name": name, "role": target})
+	mustSucceed(t, ex)
+	var out struct {
+		Policy  struct{ Arn string }
+		Version struct {
+			Document         any
+			IsDefaultVersion bool
+		}
+		Attached struct{ Arns []string }
+	}
+	if err := json.Unmarshal([]byte(ex.Output), &out); err != nil {
+		t.Fatal(err)
+	}
+	wantARN := arnPrefix + "iam::" + accountID + ":policy" + path + name
+	if out.Policy.Arn != wantARN || len(out.Attached.Arns) != 1 || out.Attached.Arns[0] != wantARN || !out.Version.IsDefaultVersion {
+		t.Errorf("output %s: want policy %s created, attached and its v1 the default", ex.Output, wantARN)
+	}
+	text, ok := out.Version.Document.(string)
+	if !ok || !strings.Contains(text, "%22ec2%3ASourceInstanceARN%22") {
+		t.Errorf("GetPolicyVersion Document = %#v, want the URL-encoded text IAM sends", out.Version.Document)
+	}
+
+	// A policy outside /essential-ir/ is refused; so is attaching any
+	// policy whose ARN is not under it (an AWS managed one here).
+	outside := map[string]any{"StartAt": "Create", "States": map[string]any{"Create": create("/", "")}}
+	ex = runAs(t, role, outside, map[string]any{"name": name + "-x"})
+	mustFailWith(t, ex, "Iam.IamException", "iam:CreatePolicy on resource: "+arnPrefix+"iam::"+accountID+":policy/"+name+"-x")
+	admin := "arn:aws:iam::aws:policy/AdministratorAccess"
+	attach := map[string]any{"StartAt": "Attach", "States": map[string]any{
+		"Attach": sdk("iam:attachRolePolicy", map[string]any{"RoleName.$": "$.role", "PolicyArn": admin}, ""),
+	}}
+	ex = runAs(t, role, attach, map[string]any{"role": target})
+	mustFailWith(t, ex, "Iam.IamException", "iam:AttachRolePolicy on resource: "+arnPrefix+"iam::"+accountID+":role/"+target)
+	if ds := denialsOf(t, ex); len(ds) != 1 || ds[0].IAMAction != "iam:AttachRolePolicy" || ds[0].Status != 403 {
+		t.Errorf("denials %v", ds)
+	}
+	listed, err := client.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(target)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(listed.AttachedPolicies) != 1 || aws.ToString(listed.AttachedPolicies[0].PolicyArn) != wantARN {
+		t.Errorf("role %s has %d attached policies, want only %s", target, len(listed.AttachedPolicies), wantARN)
+	}
+}

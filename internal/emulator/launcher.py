@@ -1216,6 +1216,29 @@ def patch_send_task_failure_cause():
     StepFunctionResponse.send_task_failure = send_task_failure
 
 
+def patch_iam_policy_documents():
+    """IAM returns a policy document URL-encoded (RFC 3986) in GetPolicyVersion
+    as in GetRolePolicy (IAM API reference, GetPolicyVersion: "The policy
+    document returned in this structure is URL-encoded ... if you use Java,
+    you can use the decode method of the java.net.URLDecoder utility class"),
+    and Step Functions' aws-sdk integrations, built on the AWS SDK for Java
+    v2, pass it on as that string. moto 5.2.1 returns GetPolicyVersion's
+    Document unencoded, and botocore's json_decode_policies handler turns
+    every IAM document into an object for the engine's clients: the workflow
+    would read a JSON object where AWS gives it text."""
+    from botocore.handlers import json_decode_policies
+    from moto.core.serialize import url_encode
+    from moto.iam.responses import IamResponse
+
+    transformers = _require(IamResponse, "RESPONSE_KEY_PATH_TO_TRANSFORMER")
+    transformers.setdefault("GetPolicyVersionResponse.PolicyVersion.Document", url_encode)
+
+    def keep_documents_encoded(client):
+        client.meta.events.unregister("after-call.iam", json_decode_policies)
+
+    ENGINE_CLIENT_HOOKS.append(keep_documents_encoded)
+
+
 PATCHES = [
     patch_enable_execution,
     patch_state_machine_deepcopy,
@@ -1242,6 +1265,7 @@ PATCHES = [
     patch_console_screenshot,
     patch_target_group_pages,
     patch_send_task_failure_cause,
+    patch_iam_policy_documents,
 ]
 
 

@@ -165,6 +165,11 @@ type InstanceSpec struct {
 	// (for example another scene's) instead of creating one; it takes
 	// precedence over InstanceProfile.
 	SharedInstanceProfileARN string
+	// SharedAutoScalingGroupName attaches the instance to this existing
+	// Auto Scaling group (for example another scene's, whose MaxSize leaves
+	// room) instead of creating one; it takes precedence over
+	// AutoScalingGroup.
+	SharedAutoScalingGroupName string
 	// Tags are put on the instance in addition to Name and TagScene.
 	Tags map[string]string
 	// Spot launches a one-time Spot Instance (InstanceMarketOptions), whose
@@ -640,7 +645,12 @@ func (b *Builder) Instance(ctx context.Context, spec InstanceSpec) (*Instance, e
 			return nil, wrap("elastic IP", err)
 		}
 	}
-	if spec.AutoScalingGroup {
+	switch {
+	case spec.SharedAutoScalingGroupName != "":
+		if err := b.joinAutoScalingGroup(ctx, inst, spec.SharedAutoScalingGroupName); err != nil {
+			return nil, wrap("shared auto scaling group", err)
+		}
+	case spec.AutoScalingGroup:
 		if err := b.autoScalingGroup(ctx, inst, vpc, img, sfx, spec.Tags); err != nil {
 			return nil, wrap("auto scaling group", err)
 		}
@@ -937,6 +947,31 @@ func retry(ctx context.Context, attempts int, wait time.Duration, f func() error
 		}
 	}
 	return err
+}
+
+// joinAutoScalingGroup attaches the instance to an existing group and
+// waits until it is InService there.
+func (b *Builder) joinAutoScalingGroup(ctx context.Context, inst *Instance, name string) error {
+	if _, err := b.AutoScaling.AttachInstances(ctx, &autoscaling.AttachInstancesInput{
+		AutoScalingGroupName: aws.String(name),
+		InstanceIds:          []string{inst.ID},
+	}); err != nil {
+		return fmt.Errorf("attach instance to %q: %w", name, err)
+	}
+	inst.AutoScalingGroupName = name
+	return retry(ctx, 30, time.Second, func() error {
+		io, err := b.AutoScaling.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{
+			InstanceIds: []string{inst.ID},
+		})
+		if err != nil {
+			return err
+		}
+		if len(io.AutoScalingInstances) != 1 || aws.ToString(io.AutoScalingInstances[0].AutoScalingGroupName) != name ||
+			aws.ToString(io.AutoScalingInstances[0].LifecycleState) != string(astypes.LifecycleStateInService) {
+			return fmt.Errorf("instance %s is not InService in %q", inst.ID, name)
+		}
+		return nil
+	})
 }
 
 func (b *Builder) autoScalingGroup(ctx context.Context, inst *Instance, vpc *VPC, img image, sfx string, tags map[string]string) error {

@@ -20,7 +20,8 @@ func TestNamesSharedWithTheWorkflow(t *testing.T) {
 		{"screenshot", evidence.ScreenshotObject, statemachine.ScreenshotObject},
 		{"contain phase", execution.ContainPhase, statemachine.ContainPhase},
 		{"evidence phase", execution.EvidencePhase, statemachine.EvidencePhase},
-		{"deny policy prefix", report.DenyPolicyPrefix, statemachine.DenyPolicyPrefix},
+		{"revocation phase", execution.RevokePhase, statemachine.RevokePhase},
+		{"deny policy path", report.DenyPolicyPathPrefix, statemachine.DenyPolicyPathPrefix},
 		{"investigation tag", report.DefaultTagKey, statemachine.DefaultSettings().TagKey},
 	} {
 		if c.responder != c.workflow {

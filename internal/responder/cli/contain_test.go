@@ -70,7 +70,7 @@ func TestContainFollowsTheWebServerToItsOutcome(t *testing.T) {
 	if len(evidence) < 3 || evidence[0] != "started" || !contains(evidence, "Verify Each Snapshot To Keep") || evidence[len(evidence)-1] != "SUCCEEDED" {
 		t.Errorf("evidence lines: %q", evidence)
 	}
-	if incidentSteps := stepLines(r.stdout, incident, "incident"); !contains(incidentSteps, "Contain Each Instance") ||
+	if incidentSteps := stepLines(r.stdout, incident, "incident"); !contains(incidentSteps, "Contain And Revoke Credentials") ||
 		!contains(incidentSteps, "Preserve Each Instance's Evidence") || incidentSteps[len(incidentSteps)-1] != "SUCCEEDED" {
 		t.Errorf("incident lines: %q", incidentSteps)
 	}
@@ -79,8 +79,10 @@ func TestContainFollowsTheWebServerToItsOutcome(t *testing.T) {
 	if !strings.Contains(r.stdout, web.ID+"  CONTAINED, evidence preserved") {
 		t.Errorf("no outcome line for %s", web.ID)
 	}
+	// Its containment, its evidence, and the incident's credential
+	// revocation.
 	children, err := emu.Children(ctx, executionOf(incident))
-	if err != nil || len(children) != 2 {
+	if err != nil || len(children) != 3 {
 		t.Fatalf("children %v, %v", children, err)
 	}
 	for _, c := range children {

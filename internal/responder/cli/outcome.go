@@ -28,6 +28,11 @@ func writeIncident(w io.Writer, inc *execution.Incident) {
 	if inc.Status == execution.StatusRunning && inc.CurrentStep != "" {
 		fmt.Fprintf(w, "  Step   %s\n", inc.CurrentStep)
 	}
+	if r := inc.Revocation; r != nil {
+		// The credentials already issued to every instance, denied by one
+		// execution for the whole incident.
+		fmt.Fprintf(w, "  %-11s  %-9s  %s\n", "credentials", r.Status, r.ConsoleLink)
+	}
 	counts := map[string]int{}
 	for _, i := range inc.Instances {
 		counts[i.Outcome]++

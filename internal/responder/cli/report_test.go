@@ -101,7 +101,7 @@ func TestReportVerifiesTheWebServersEvidence(t *testing.T) {
 	}
 	for _, want := range []string{
 		"--iam-instance-profile Arn=" + web.InstanceProfileARN,
-		"aws iam delete-role-policy --role-name " + web.RoleName + " --policy-name " + report.DenyPolicyPrefix + web.ID,
+		"aws iam detach-role-policy --role-name " + web.RoleName + " --policy-arn arn:aws:iam::" + emu.AccountID() + ":policy" + report.DenyPolicyPathPrefix,
 		"aws elb register-instances-with-load-balancer --load-balancer-name " + web.ClassicLoadBalancerName + " --instances " + web.ID,
 		"--auto-scaling-group-name " + web.AutoScalingGroupName,
 		"--no-disable-api-termination", "--attribute instanceInitiatedShutdownBehavior --value terminate",

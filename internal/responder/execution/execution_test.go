@@ -211,6 +211,40 @@ func TestTrackerFollowsChildrenFromHistory(t *testing.T) {
 	}
 }
 
+// The incident's revocation execution names no instance: it is the
+// incident's, followed like the others, and its outcome kept.
+func TestTrackerFollowsTheRevocation(t *testing.T) {
+	revokeARN := strings.Replace(containARN, containARN[strings.LastIndex(containARN, ":")+1:], "revoke-credentials-1", 1)
+	f := &fake{reads: map[string]int{},
+		executions: map[string]*sfn.DescribeExecutionOutput{
+			parentARN: describe(machine, sfntypes.ExecutionStatusRunning, `{"InstanceIds":["i-0123456789abcdef0"],"Region":"eu-west-1"}`, 0),
+			revokeARN: describe(childMachine, sfntypes.ExecutionStatusSucceeded, `{"Phase":"RevokeCredentials","InstanceIds":["i-0123456789abcdef0"],"IncidentId":"inc-1"}`, 100),
+		},
+		histories: map[string][]sfntypes.HistoryEvent{
+			parentARN: events(0, sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeExecutionStarted},
+				entered(sfntypes.HistoryEventTypeParallelStateEntered, "Contain And Revoke Credentials", "{}"), submitted(revokeARN)),
+			revokeARN: events(100, sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeExecutionStarted}),
+		},
+	}
+	f.executions[revokeARN].Output = aws.String(`{"Outcome":"REVOKED","Policies":["arn:aws:iam::123456789012:policy/essential-ir/x/inc-1-x-1"]}`)
+	f.executions[revokeARN].StopDate = aws.Time(time.Unix(110, 0))
+	tr := NewTracker(f, parentARN)
+	p, err := tr.Refresh(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := kinds(p); !strings.Contains(got, "revocation started") || !strings.Contains(got, "revocation ended SUCCEEDED") {
+		t.Errorf("progress: %s", got)
+	}
+	inc := tr.Incident()
+	if inc.Revocation == nil || inc.Revocation.Status != StatusSucceeded || !strings.Contains(string(inc.Revocation.Output), "REVOKED") {
+		t.Errorf("revocation %+v", inc.Revocation)
+	}
+	if len(inc.Instances) != 1 || inc.Instances[0].Containment != nil {
+		t.Errorf("the revocation was taken for an instance's execution: %+v", inc.Instances)
+	}
+}
+
 func kinds(ps []Progress) string {
 	var s []string
 	for _, p := range ps {

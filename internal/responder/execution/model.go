@@ -14,11 +14,13 @@ const (
 	StatusAborted   = "ABORTED"
 )
 
-// The Phase of an instance execution's input (statemachine.ContainPhase and
-// statemachine.EvidencePhase).
+// The Phase of an instance execution's input (statemachine.ContainPhase,
+// statemachine.EvidencePhase and statemachine.RevokePhase, the execution
+// that revokes the credentials of every instance of the incident).
 const (
 	ContainPhase  = "Contain"
 	EvidencePhase = "PreserveEvidence"
+	RevokePhase   = "RevokeCredentials"
 )
 
 // Outcomes of an instance, from its two executions.
@@ -59,6 +61,10 @@ type Incident struct {
 	StopDate    *time.Time `json:"stopDate,omitempty"`
 	// Instances are in the order of the execution's input.
 	Instances []*Instance `json:"instances"`
+	// Revocation is the execution that revoked the credentials issued to
+	// every instance (nil when none was started: revocation off, or no
+	// instance with a profile).
+	Revocation *Phase `json:"revocation,omitempty"`
 }
 
 // Instance is one instance of an incident.

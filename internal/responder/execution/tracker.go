@@ -28,6 +28,9 @@ const (
 	PhaseIncident    = "incident"
 	PhaseContainment = "containment"
 	PhaseEvidence    = "evidence"
+	// PhaseRevocation is the incident's credential revocation, for every
+	// instance at once (InstanceID "").
+	PhaseRevocation = "revocation"
 )
 
 // Progress is one thing that happened in an incident's executions.
@@ -208,21 +211,28 @@ func (t *Tracker) refreshChild(ctx context.Context, c *tracked) ([]Progress, err
 		c.phase = &Phase{ExecutionARN: c.arn, ConsoleLink: ConsoleLink(c.arn)}
 		var in struct{ InstanceId, Phase, IncidentId string }
 		_ = json.Unmarshal([]byte(aws.ToString(d.Input)), &in) // checked below
-		if in.InstanceId == "" {
+		switch {
+		case in.Phase == RevokePhase:
+			// The incident's credential revocation, for every instance.
+			c.phaseName = PhaseRevocation
+			t.incident.Revocation = c.phase
+			out = append(out, Progress{Time: aws.ToTime(d.StartDate), Phase: c.phaseName, Kind: ProgressStarted, ExecutionARN: c.arn})
+		case in.InstanceId == "":
 			return nil, fmt.Errorf("instance execution %s: its input names no instance (InstanceId); is it an essential-ir execution?", c.arn)
+		default:
+			c.instanceID, c.phaseName = in.InstanceId, PhaseContainment
+			inst := t.instance(in.InstanceId)
+			if in.IncidentId != "" {
+				inst.IncidentID = in.IncidentId
+			}
+			if in.Phase == EvidencePhase {
+				c.phaseName = PhaseEvidence
+				inst.Evidence = c.phase
+			} else {
+				inst.Containment = c.phase
+			}
+			out = append(out, Progress{Time: aws.ToTime(d.StartDate), InstanceID: c.instanceID, Phase: c.phaseName, Kind: ProgressStarted, ExecutionARN: c.arn})
 		}
-		c.instanceID, c.phaseName = in.InstanceId, PhaseContainment
-		inst := t.instance(in.InstanceId)
-		if in.IncidentId != "" {
-			inst.IncidentID = in.IncidentId
-		}
-		if in.Phase == EvidencePhase {
-			c.phaseName = PhaseEvidence
-			inst.Evidence = c.phase
-		} else {
-			inst.Containment = c.phase
-		}
-		out = append(out, Progress{Time: aws.ToTime(d.StartDate), InstanceID: c.instanceID, Phase: c.phaseName, Kind: ProgressStarted, ExecutionARN: c.arn})
 	}
 	p := c.phase
 	p.Status, p.Error, p.Cause = string(d.Status), aws.ToString(d.Error), aws.ToString(d.Cause)
@@ -230,7 +240,7 @@ func (t *Tracker) refreshChild(ctx context.Context, c *tracked) ([]Progress, err
 	if d.Output != nil && json.Valid([]byte(*d.Output)) {
 		p.Output = json.RawMessage(*d.Output)
 		var o struct{ IncidentId string }
-		if json.Unmarshal(p.Output, &o) == nil && o.IncidentId != "" {
+		if c.instanceID != "" && json.Unmarshal(p.Output, &o) == nil && o.IncidentId != "" {
 			t.instance(c.instanceID).IncidentID = o.IncidentId
 		}
 	}

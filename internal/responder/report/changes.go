@@ -48,8 +48,12 @@ func changes(c *containment) []string {
 		add("%s moved to isolation group %s (no rules), through the all-traffic group so established connections are cut: %s.",
 			plural(len(c.NetworkInterfaces), "ENI"), c.IsolationGroupId, strings.Join(enis, "; "))
 	}
-	for _, p := range c.CredentialDenyPolicy {
-		add("Credentials issued to the instance denied: inline policy %s on role %s.", p.PolicyName, p.RoleName)
+	for _, role := range c.InstanceProfileRoles {
+		if len(c.DenyPolicies) == 0 {
+			add("Credentials issued to the instance (role %s): not denied, the incident's credential revocation did not succeed (see its execution).", role)
+			continue
+		}
+		add("Credentials issued to the instance denied on role %s by the incident's deny policies %s (they list every instance of the incident).", role, strings.Join(c.DenyPolicies, ", "))
 	}
 	for _, p := range c.DetachedInstanceProfiles {
 		add("Instance profile %s detached.", p)

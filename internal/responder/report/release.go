@@ -70,16 +70,21 @@ func releaseCommands(region, id string, before, now *inspect.InstanceState, c *c
 			"aws autoscaling attach-instances --instance-ids %s --auto-scaling-group-name %s", id, before.AutoScaling.GroupName)
 	}
 
-	// Credentials: the deny policy first, then the profile.
+	// Credentials: the deny policies first, then the profile. A deny
+	// policy lists every instance of the incident, and denies the
+	// credentials issued to them for as long as it is attached, new ones
+	// included: it goes once all of them are released.
 	if c != nil {
-		for _, p := range c.CredentialDenyPolicy {
-			add(fmt.Sprintf("Remove the policy that denies every credential issued to the instance (role %s)", p.RoleName),
-				"aws iam delete-role-policy --role-name %s --policy-name %s", p.RoleName, p.PolicyName)
+		for _, role := range c.InstanceProfileRoles {
+			for _, p := range c.DenyPolicies {
+				add(fmt.Sprintf("Once every instance of the incident is released (the policy denies the credentials issued to each of them, new ones too): detach the incident's deny policy from role %s", role),
+					"aws iam detach-role-policy --role-name %s --policy-arn %s", role, p)
+			}
 		}
 	} else if before.InstanceProfile != nil {
-		out = append(out, Command{Comment: "If the workflow denied the instance's credentials before it failed, the role of " + before.InstanceProfile.ARN +
-			" has an inline policy " + DenyPolicyPrefix + id + "; list the role's policies and delete that one",
-			Command: fmt.Sprintf("aws iam list-role-policies --role-name <role of %s>%s", profileName(before.InstanceProfile.ARN), r)})
+		out = append(out, Command{Comment: "If the incident's credential revocation ran, the role of " + before.InstanceProfile.ARN +
+			" holds its deny policies, under " + DenyPolicyPathPrefix + "; once every instance of the incident is released, detach them",
+			Command: fmt.Sprintf("aws iam list-attached-role-policies --role-name <role of %s> --path-prefix %s%s", profileName(before.InstanceProfile.ARN), DenyPolicyPathPrefix, r)})
 	}
 	if before.InstanceProfile != nil && now.InstanceProfile == nil {
 		add("Associate the instance profile again", "aws ec2 associate-iam-instance-profile --instance-id %s --iam-instance-profile Arn=%s", id, before.InstanceProfile.ARN)
@@ -143,10 +148,9 @@ func releaseCommands(region, id string, before, now *inspect.InstanceState, c *c
 // incidentTagKey is the tag naming the incident (statemachine.IncidentIDTagKey).
 const incidentTagKey = "SecurityIncidentId"
 
-// DenyPolicyPrefix starts the name of the inline policy that denies a
-// contained instance's credentials on its role; the instance ID follows
-// (statemachine.DenyPolicyPrefix).
-const DenyPolicyPrefix = "essential-ir-deny-"
+// DenyPolicyPathPrefix starts the path of every deny policy of a
+// credential revocation (statemachine.DenyPolicyPathPrefix).
+const DenyPolicyPathPrefix = "/essential-ir/"
 
 // DefaultTagKey is the investigation tag key of a default deployment
 // (the InvestigationTagKey stack parameter).

@@ -129,6 +129,7 @@ func buildInstance(ctx context.Context, cfg aws.Config, s3c *s3.Client, inc *exe
 			if err := json.Unmarshal(p.Output, c); err != nil {
 				return nil, fmt.Errorf("read the output of %s: %w", p.ExecutionARN, err)
 			}
+			c.DenyPolicies = denyPolicies(inc)
 		}
 	}
 	anchors, err := evidence.AnchorsFrom(incidentID, i.InstanceID, outcome)
@@ -187,6 +188,18 @@ func buildInstance(ctx context.Context, cfg aws.Config, s3c *s3.Client, inc *exe
 		ir.Release = releaseCommands(inc.Region, i.InstanceID, ir.Before, ir.Now, c, o.TagKey)
 	}
 	return ir, nil
+}
+
+// denyPolicies are the deny policies the incident's revocation execution
+// attached to the roles of its instances, if it succeeded.
+func denyPolicies(inc *execution.Incident) []string {
+	r := inc.Revocation
+	if r == nil || r.Status != execution.StatusSucceeded {
+		return nil
+	}
+	var out struct{ Policies []string }
+	_ = json.Unmarshal(r.Output, &out) // an output without policies lists none
+	return out.Policies
 }
 
 // groupsOf reads, with their rules as they are now, the groups the

@@ -30,7 +30,7 @@ const output = `{"InstanceId": "i-0123456789abcdef0", "Outcome": "CONTAINED", "I
  "ShutdownBehaviour": {"Before": "terminate", "After": "stop"}, "IsolationGroupId": "sg-iso",
  "NetworkInterfaces": [{"NetworkInterfaceId": "eni-1", "PreviousGroups": ["sg-admin", "sg-web"]}],
  "DetachedInstanceProfiles": ["arn:aws:iam::123456789012:instance-profile/web-role"],
- "CredentialDenyPolicy": [{"RoleName": "web-role", "PolicyName": "essential-ir-deny-i-0123456789abcdef0"}],
+ "InstanceProfileRoles": ["web-role"],
  "DeregisteredFromTargetGroups": ["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-tg/abc"],
  "DeregisteredFromClassicLoadBalancers": ["web-clb"], "ElasticIps": ["203.0.113.10"], "DisassociatedElasticIps": [],
  "SnapshotCount": 2}`
@@ -46,12 +46,17 @@ func nowState() *inspect.InstanceState {
 	}
 }
 
+// denyPolicyARN is the incident's deny policy, from its revocation
+// execution.
+const denyPolicyARN = "arn:aws:iam::123456789012:policy/essential-ir/0cc175b9c0f1b6a831c399e269772661/inc-1-0cc175b9c0f1b6a831c399e269772661-1"
+
 func contained(t *testing.T) *containment {
 	t.Helper()
 	var c containment
 	if err := json.Unmarshal([]byte(output), &c); err != nil {
 		t.Fatal(err)
 	}
+	c.DenyPolicies = []string{denyPolicyARN}
 	return &c
 }
 
@@ -113,7 +118,7 @@ func TestReleaseCommands(t *testing.T) {
 		"aws ec2 modify-instance-attribute --instance-id " + id + " --no-disable-api-termination",
 		"aws ec2 modify-instance-attribute --instance-id " + id + " --no-disable-api-stop",
 		"aws autoscaling attach-instances --instance-ids " + id + " --auto-scaling-group-name web-asg",
-		"aws iam delete-role-policy --role-name web-role --policy-name essential-ir-deny-" + id,
+		"aws iam detach-role-policy --role-name web-role --policy-arn " + denyPolicyARN,
 		"aws ec2 associate-iam-instance-profile --instance-id " + id + " --iam-instance-profile Arn=arn:aws:iam::123456789012:instance-profile/web-role",
 		"aws elbv2 register-targets --target-group-arn arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-tg/abc --targets Id=" + id,
 		"aws elb register-instances-with-load-balancer --load-balancer-name web-clb --instances " + id,
@@ -151,7 +156,7 @@ func TestReleaseCommands(t *testing.T) {
 	}
 
 	// Once released, nothing is left to undo.
-	if rest := releaseCommands("us-east-1", id, before, releasedState(before), c, DefaultTagKey); len(rest) != len(c.CredentialDenyPolicy)+len(c.DeregisteredFromClassicLoadBalancers) {
+	if rest := releaseCommands("us-east-1", id, before, releasedState(before), c, DefaultTagKey); len(rest) != len(c.InstanceProfileRoles)*len(c.DenyPolicies)+len(c.DeregisteredFromClassicLoadBalancers) {
 		t.Errorf("after a release, %d commands remain: %+v", len(rest), rest)
 	}
 }
@@ -217,7 +222,7 @@ func TestMarkdown(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"1 ENI moved to isolation group sg-iso", "Detached from Auto Scaling group web-asg",
-		"`snap-2` of volume `vol-1` (encrypted copy of `snap-1`", "aws iam delete-role-policy --role-name web-role",
+		"`snap-2` of volume `vol-1` (encrypted copy of `snap-1`", "aws iam detach-role-policy --role-name web-role --policy-arn " + denyPolicyARN,
 		"[containment](https://console/c) SUCCEEDED", "sha256sum instance.json   # expect 0d0e9c1a"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("Markdown lacks %q", want)

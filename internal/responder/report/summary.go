@@ -15,8 +15,13 @@ type containment struct {
 		NetworkInterfaceId string
 		PreviousGroups     []string
 	}
-	DetachedInstanceProfiles             []string
-	CredentialDenyPolicy                 []struct{ RoleName, PolicyName string }
+	DetachedInstanceProfiles []string
+	// InstanceProfileRoles are the roles of the detached profile, whose
+	// deny policies (DenyPolicies) deny the credentials issued to it.
+	InstanceProfileRoles []string
+	// DenyPolicies are the incident's deny policies, from its revocation
+	// execution (not part of the instance's output).
+	DenyPolicies                         []string `json:"-"`
 	DeregisteredFromTargetGroups         []string
 	DeregisteredFromClassicLoadBalancers []string
 	ElasticIps, DisassociatedElasticIps  []string
