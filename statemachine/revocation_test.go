@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/essential-ir/essential-ir/internal/emulator"
 	"github.com/essential-ir/essential-ir/internal/scene"
@@ -64,7 +65,7 @@ func revocationInput(incident string, ids, profiles []string) string {
 		"IncidentId":         incident,
 		"Region":             emu.Region(),
 		"FleetExecutionName": incident,
-		"Options":            map[string]interface{}{"RevokeCredentials": "true", "DisassociateElasticIps": "false", "SnapshotPollSeconds": 15},
+		"Options":            map[string]interface{}{"RevokeCredentials": true, "DisassociateElasticIps": false, "SnapshotPollSeconds": 15},
 	})
 	return string(b)
 }
@@ -427,5 +428,32 @@ func TestRevocationOfAThousandInstances(t *testing.T) {
 		}
 		t.Logf("%s: %d instances, %d profiles built in %s; revocation in %s: %d executions, %d history events (largest %d), %d AWS calls",
 			c.name, n, c.roles, built.Sub(began).Round(time.Second), ex.Stop.Sub(ex.Start).Round(time.Second), executions, events, most, calls)
+	}
+}
+
+// An instance ID that is not "i-" and hexadecimal digits is refused before
+// any call: each ID becomes a pattern of the deny policy, and "*" would
+// deny the credentials of every instance of every role it is attached to.
+func TestRevocationRefusesAnIDThatIsNotOne(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	inst := build(t, scene.InstanceSpec{Name: "wildcard", InstanceProfile: true})
+	client := iam.NewFromConfig(emu.AWSConfig())
+	count := func() int {
+		out, err := client.ListPolicies(ctx, &iam.ListPoliciesInput{Scope: iamtypes.PolicyScopeTypeLocal, PathPrefix: aws.String(statemachine.DenyPolicyPathPrefix)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(out.Policies)
+	}
+	for _, bad := range [][]string{{"*"}, {"i-0123456789abcdef0", "i-*"}, {"i-0123456789ABCDEF0"}} {
+		before := count()
+		ex := runOn(t, deployed.InstanceStateMachineARN, revocationInput("wildcard", bad, []string{inst.InstanceProfileARN}))
+		if ex.Status != "FAILED" || ex.Error != "InvalidInput" || !strings.Contains(ex.Cause, "InstanceIds") {
+			t.Errorf("InstanceIds %q: %s %s: %s; want refused as InvalidInput naming InstanceIds", bad, ex.Status, ex.Error, ex.Cause)
+		}
+		if after := count(); after != before {
+			t.Errorf("InstanceIds %q: %d essential-ir policies before, %d after: the refused input created one", bad, before, after)
+		}
 	}
 }
